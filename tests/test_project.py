@@ -1,0 +1,62 @@
+"""Project-level checks: dependency lists agree, the CLI answers, the book's run list matches its TOC."""
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _req_name(req: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {r.strip() for r in py["dependencies"]}
+    for extra in py["optional-dependencies"].values():
+        wanted |= {r.strip() for r in extra}
+    env_lines = (ROOT / "environment.yml").read_text().splitlines()
+    pip_reqs = {ln.strip()[2:].strip() for ln in env_lines
+                if ln.strip().startswith("- ") and not ln.strip().startswith("- -e")
+                and any(c in ln for c in "<>=") and "python=" not in ln}
+    assert {_req_name(r): r for r in wanted} == {_req_name(r): r for r in pip_reqs}
+
+
+def test_jupyter_book_pinned_below_2():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["book"]
+    jb = [d for d in deps if _req_name(d) == "jupyter-book"]
+    assert jb and "<2" in jb[0]
+
+
+def test_cli_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "wmnb.cli", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    for cmd in ("assets", "stimuli", "features", "train", "book"):
+        assert cmd in out
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make test" in ci
+
+
+def test_toc_lists_exactly_the_declared_chapter_runs():
+    from wmnb.book import CHAPTERS
+
+    toc = (ROOT / "_toc.yml").read_text()
+    listed = re.findall(r"file:\s*(book/_executed/\S+)", toc)
+    assert listed == [r.toc_entry for r in CHAPTERS]
+    for r in CHAPTERS:
+        assert (ROOT / r.source).exists(), r.source
+
+
+def test_every_chapter_source_has_a_parameters_cell():
+    for src in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+        text = src.read_text()
+        assert re.search(r"```\{code-cell\}[^\n]*\n:tags: \[parameters\]", text), f"{src.name} has no parameters cell"
+        assert "profile" in text, f"{src.name} does not take the profile parameter"

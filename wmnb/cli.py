@@ -1,0 +1,150 @@
+"""The ``wmnb`` command line: assets, stimuli, features, train, book.
+
+Heavy imports happen inside each command so ``wmnb --help`` answers instantly.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cache_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="cache root (default: $WMNB_CACHE or ./.wmnb-cache)")
+
+
+def _stimulus_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default="debian", help="mesh source: debian | procedural | shapenet")
+    p.add_argument("--identities", type=int, default=12, help="identities per category (K)")
+    p.add_argument("--image-size", type=int, default=224, help="image side in pixels")
+    p.add_argument("--seed", type=int, default=0, help="seed of the procedural meshes")
+    p.add_argument("--shapenet-root", type=Path, default=None, help="local ShapeNetCore.v2 folder")
+
+
+def _stimulus_config(args):
+    from .stimuli import StimulusConfig
+
+    kw = dict(source=args.source, identities_per_category=args.identities, image_size=args.image_size,
+              seed=args.seed)
+    if args.shapenet_root is not None:
+        kw["shapenet_root"] = str(args.shapenet_root)
+    return StimulusConfig(**kw)
+
+
+def cmd_assets(args) -> int:
+    from .stimuli.debian import fetch_assets
+
+    path = fetch_assets(cache_dir=args.cache_dir)
+    print(f"Debian mesh assets ready in {path}")
+    return 0
+
+
+def cmd_stimuli(args) -> int:
+    from .stimuli import build_stimulus_set
+
+    cfg = _stimulus_config(args)
+    s = build_stimulus_set(cfg, cache_dir=args.cache_dir)
+    print(f"stimulus set {s.hash}: {len(s.meta)} images")
+    print(s.summary().to_string())
+    return 0
+
+
+def cmd_features(args) -> int:
+    from .perception import compute_feature_bank
+    from .stimuli import build_stimulus_set
+
+    s = build_stimulus_set(_stimulus_config(args), cache_dir=args.cache_dir)
+    fb = compute_feature_bank(s, backbone=args.backbone, cache_dir=args.cache_dir, device=args.device)
+    print(f"feature bank {fb.key}: maps {tuple(fb.maps.shape)} {fb.maps.dtype}, pooled {tuple(fb.pooled.shape)}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .training import train_scenario
+
+    run = train_scenario(
+        source=args.source, identities_per_category=args.identities, image_size=args.image_size,
+        seed=args.seed, backbone=args.backbone, scenario=args.scenario, feature=args.feature,
+        core=args.core, readout=args.readout, attention=args.attention, profile=args.profile,
+        train_seed=args.train_seed, cache_dir=args.cache_dir, device=args.device,
+    )
+    print(run.metrics.to_string(index=False))
+    return 0
+
+
+def cmd_book(args) -> int:
+    from . import book
+
+    if args.action == "list":
+        for r in book.CHAPTERS:
+            fresh = "fresh" if book.is_fresh(r, args.profile) else "stale"
+            print(f"{r.page:40s} {fresh:6s} {r.source} {r.parameters}")
+        return 0
+    if args.action == "execute":
+        return 1 if book.execute(args.chapters, args.profile, force=args.force) else 0
+    if args.action == "html":
+        return book.build_html()
+    return book.build(args.chapters, args.profile, force=args.force)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="wmnb",
+        description="Working memory of naturalistic objects in RNNs: stimuli, features, training and the book.",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("assets", help="fetch the Debian mesh packages (apt-get download + dpkg-deb -x)")
+    _cache_arg(a)
+    a.set_defaults(func=cmd_assets)
+
+    s = sub.add_parser("stimuli", help="render (or load from cache) a stimulus set and print its splits")
+    _stimulus_args(s)
+    _cache_arg(s)
+    s.set_defaults(func=cmd_stimuli)
+
+    f = sub.add_parser("features", help="compute (or load) the frozen CNN's features, once per image")
+    _stimulus_args(f)
+    f.add_argument("--backbone", default="efficientnet_lite0", help="efficientnet_lite0 | resnet50 | random")
+    f.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    _cache_arg(f)
+    f.set_defaults(func=cmd_features)
+
+    t = sub.add_parser("train", help="train (or fetch from the run cache) one scenario and print its metrics")
+    _stimulus_args(t)
+    t.add_argument("--backbone", default="efficientnet_lite0")
+    t.add_argument("--scenario", default="MTMF", help="STSF | STMF | MTMF")
+    t.add_argument("--feature", default=None, help="task feature of STSF (location | identity | category)")
+    t.add_argument("--core", default="gru", help="rnn | gru | lstm")
+    t.add_argument("--readout", default="spatial", help="spatial | avgpool | attention")
+    t.add_argument("--attention", default="none", help="none | task | dual (with --readout attention)")
+    t.add_argument("--profile", default="quick", help="smoke | quick | paper")
+    t.add_argument("--train-seed", type=int, default=0)
+    t.add_argument("--device", default=None)
+    _cache_arg(t)
+    t.set_defaults(func=cmd_train)
+
+    b = sub.add_parser("book", help="execute the chapters with papermill and build the HTML book")
+    b.add_argument("action", nargs="?", default="build", choices=["build", "execute", "html", "list"],
+                   help="build (execute stale chapters, then HTML) | execute | html | list")
+    b.add_argument("chapters", nargs="*", help="page name prefixes, e.g. 01 04_behaviour (default: all)")
+    b.add_argument("--profile", default="quick", help="smoke | quick | paper")
+    b.add_argument("--force", action="store_true", help="re-execute even when inputs are unchanged")
+    b.set_defaults(func=cmd_book)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import AssetError, ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, AssetError) as exc:
+        print(f"wmnb {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
