@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.wmnb-installed
 PROFILE ?= quick
 
-.PHONY: book test assets venv clean-book bench
+.PHONY: book test assets browser venv clean-book bench
 
 venv: $(STAMP)
 
@@ -23,8 +23,15 @@ assets: $(STAMP)
 book: assets
 	$(BIN)/wmnb book build --profile $(PROFILE)
 
-test: assets
+# headless Chromium + its driver from Debian, for the browser check of the built book
+browser:
+	@command -v chromedriver >/dev/null && command -v chromium >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# unit tests + nbval regression notebooks, then the smoke-profile book opened page by page in Chromium
+test: assets browser
 	$(BIN)/python -m pytest -q tests
+	$(BIN)/wmnb book check
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -52,6 +52,7 @@ class ChapterRun:
 #: The declared list of chapter runs, in book order. Variants of one chapter follow each other.
 CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/01_stimuli.md"),
+    ChapterRun("book/03_nback.md"),
 ]
 
 
@@ -77,13 +78,13 @@ def run_fingerprint(run: ChapterRun, profile: str) -> str:
     return h.hexdigest()
 
 
-def _stamp_path(run: ChapterRun) -> Path:
-    return EXECUTED_DIR / f".{run.page}.stamp"
+def _stamp_path(run: ChapterRun, out_dir: Path = EXECUTED_DIR) -> Path:
+    return out_dir / f".{run.page}.stamp"
 
 
-def is_fresh(run: ChapterRun, profile: str) -> bool:
-    out = EXECUTED_DIR / f"{run.page}.ipynb"
-    stamp = _stamp_path(run)
+def is_fresh(run: ChapterRun, profile: str, out_dir: Path = EXECUTED_DIR) -> bool:
+    out = out_dir / f"{run.page}.ipynb"
+    stamp = _stamp_path(run, out_dir)
     return out.exists() and stamp.exists() and stamp.read_text().strip() == run_fingerprint(run, profile)
 
 
@@ -113,11 +114,26 @@ def execute_run(run: ChapterRun, profile: str, *, out_dir: Path = EXECUTED_DIR,
     os.environ["WMNB_STATIC"] = "1"  # the kernel inherits it: explorers render their static fallback
     papermill.execute_notebook(nb, str(tmp), parameters=params, cwd=str(ROOT), kernel_name="python3",
                                progress_bar=False, log_output=log_output)
+    _add_colab_badge(tmp, run.source)
     os.replace(tmp, out)
     return out
 
 
-def execute(chapters: list[str] | None = None, profile: str = "quick", *, force: bool = False) -> list[str]:
+def _add_colab_badge(path: Path, source: str) -> None:
+    """Put the chapter's "Open in Colab" badge right under its title in the executed notebook."""
+    import nbformat
+
+    from .colab import badge_markdown
+
+    nb = nbformat.read(path, as_version=4)
+    at = next((i + 1 for i, c in enumerate(nb.cells)
+               if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), 0)
+    nb.cells.insert(at, nbformat.v4.new_markdown_cell(badge_markdown(source)))
+    nbformat.write(nb, path)
+
+
+def execute(chapters: list[str] | None = None, profile: str = "quick", *, force: bool = False,
+            out_dir: Path = EXECUTED_DIR) -> list[str]:
     """Execute the selected runs (skipping fresh ones). Returns the pages that failed."""
     check_choice("profile", profile, PROFILES)
     runs = select(chapters)
@@ -125,19 +141,19 @@ def execute(chapters: list[str] | None = None, profile: str = "quick", *, force:
     t_all = time.time()
     for i, run in enumerate(runs, 1):
         head = f"[{i}/{len(runs)}] {run.page}"
-        if not force and is_fresh(run, profile):
+        if not force and is_fresh(run, profile, out_dir):
             print(f"{head}: up to date", flush=True)
             continue
         print(f"{head}: executing (profile={profile}) ...", flush=True)
         t0 = time.time()
         try:
-            execute_run(run, profile)
+            execute_run(run, profile, out_dir=out_dir)
         except Exception as exc:  # report and go on: one failing chapter must not lose the others
             failed.append(run.page)
-            _stamp_path(run).unlink(missing_ok=True)
+            _stamp_path(run, out_dir).unlink(missing_ok=True)
             print(f"{head}: FAILED after {time.time() - t0:.0f}s\n{_describe_failure(exc)}", flush=True)
             continue
-        _stamp_path(run).write_text(run_fingerprint(run, profile))
+        _stamp_path(run, out_dir).write_text(run_fingerprint(run, profile))
         print(f"{head}: done in {time.time() - t0:.0f}s (elapsed {time.time() - t_all:.0f}s, "
               f"{len(runs) - i} left)", flush=True)
     return failed
@@ -151,25 +167,60 @@ def _describe_failure(exc: Exception) -> str:
     return f"    {ename}{where}: {evalue}"
 
 
-def build_html(strict: bool = True) -> int:
-    """Compile the executed notebooks into ``_build/html`` with Jupyter Book (warnings are errors)."""
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT)]
+def build_html(root: Path = ROOT, strict: bool = True) -> int:
+    """Compile the executed notebooks under ``root`` into ``root/_build/html`` (warnings are errors)."""
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(root)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
-    return subprocess.call(cmd, cwd=ROOT)
+    return subprocess.call(cmd, cwd=root)
 
 
-def build(chapters: list[str] | None = None, profile: str = "quick", *, force: bool = False) -> int:
-    """Execute what is stale, then build the HTML. Returns a process exit code."""
+def build(chapters: list[str] | None = None, profile: str = "quick", *, force: bool = False,
+          root: Path = ROOT) -> int:
+    """Execute what is stale, then build the HTML of the book rooted at ``root``. Returns an exit code."""
     t0 = time.time()
-    failed = execute(chapters, profile, force=force)
+    out_dir = root / "book" / "_executed"
+    failed = execute(chapters, profile, force=force, out_dir=out_dir)
     if failed:
         print(f"chapters failed: {failed}; the HTML book is not built until they pass", flush=True)
         return 1
-    missing = [r.page for r in CHAPTERS if not (EXECUTED_DIR / f"{r.page}.ipynb").exists()]
+    missing = [r.page for r in CHAPTERS if not (out_dir / f"{r.page}.ipynb").exists()]
     if missing:
         print(f"pages never executed (run them first): {missing}", flush=True)
         return 1
-    code = build_html()
-    print(f"book built in {time.time() - t0:.0f}s -> {ROOT / '_build' / 'html' / 'index.html'}", flush=True)
+    code = build_html(root)
+    print(f"book ({profile}) built in {time.time() - t0:.0f}s -> {root / '_build' / 'html' / 'index.html'}",
+          flush=True)
     return code
+
+
+def shadow_root(path: Path) -> Path:
+    """A copy of the book's frame (config, TOC, front matter) at ``path``, for a build that must not touch
+    the real book (the smoke-profile check). Chapter sources are still read from the repository."""
+    from .cache import atomic_write_bytes
+
+    path.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        atomic_write_bytes(path / name, (ROOT / name).read_bytes())
+    for src in BOOK_DIR.glob("*.md"):
+        if not src.name[:2].isdigit():
+            atomic_write_bytes(path / "book" / src.name, src.read_bytes())
+    return path
+
+
+def check(root: Path | None = None) -> int:
+    """Build the whole book at the smoke profile in a shadow root and open every page in headless Chromium.
+
+    Fails (non-zero) on a chapter error, a Jupyter Book warning, a missing image, an error output cell or a
+    broken internal link. Screenshots go to ``<root>/screenshots``.
+    """
+    from .cache import default_cache_dir
+    from .htmlcheck import check_site, summarise
+
+    root = shadow_root(root or (default_cache_dir() / "book-smoke"))
+    code = build(None, "smoke", root=root)
+    if code:
+        return code
+    reports = check_site(root / "_build" / "html", root / "screenshots")
+    print(summarise(reports), flush=True)
+    return 0 if all(r.ok for r in reports) else 1
