@@ -68,3 +68,26 @@ def test_atomic_write_leaves_no_partial_file_on_error(tmp_path):
         atomic_write_with(target, writer)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_cached_table_computes_once_and_recomputes_after_corruption(tmp_path):
+    import pandas as pd
+
+    from wmnb.results import cached_table
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"property": ["location", "identity"], "accuracy": [0.5, 0.25]})
+
+    a = cached_table("demo", {"runs": ["k1"]}, compute, cache_dir=tmp_path)
+    b = cached_table("demo", {"runs": ["k1"]}, compute, cache_dir=tmp_path)
+    assert len(calls) == 1 and a.equals(b) and list(b.accuracy) == [0.5, 0.25]
+    cached_table("demo", {"runs": ["k2"]}, compute, cache_dir=tmp_path)
+    assert len(calls) == 2
+    csv = sorted((tmp_path / "results").rglob("table.csv"))[0]
+    csv.write_text("garbage\n")
+    cached_table("demo", {"runs": ["k1"]}, compute, cache_dir=tmp_path)
+    cached_table("demo", {"runs": ["k2"]}, compute, cache_dir=tmp_path)
+    assert len(calls) == 3  # exactly the corrupted entry was recomputed

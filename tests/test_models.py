@@ -1,0 +1,145 @@
+"""Tests of wmnb.models: shapes for every core x readout x gate, validation, step() == forward."""
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from wmnb.errors import ConfigError
+from wmnb.models import CORES, GATES, READOUTS, ModelConfig, WMModel, fit_channel_pca
+
+N_IMAGES, C = 12, 24
+
+
+@pytest.fixture(scope="module")
+def maps():
+    return np.random.default_rng(0).normal(size=(N_IMAGES, C, 7, 7)).astype(np.float16)
+
+
+def _inputs(B=3, T=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    stim = torch.randint(0, N_IMAGES, (B, T), generator=g)
+    tv = torch.zeros(B, 6)
+    tv[torch.arange(B), torch.arange(B) % 3] = 1
+    tv[torch.arange(B), 3 + torch.arange(B) % 3] = 1
+    return stim, tv
+
+
+READOUT_MODES = [("spatial", "none"), ("avgpool", "none"), ("attention", "task"), ("attention", "dual")]
+
+
+@pytest.mark.parametrize("core", ["rnn", "gru", "lstm"])
+@pytest.mark.parametrize("readout,attention", READOUT_MODES)
+@pytest.mark.parametrize("gate", ["none", "task_only", "dual"])
+def test_shapes_and_step(maps, core, readout, attention, gate):
+    cfg = ModelConfig(core=core, hidden_size=10, embedding_dim=8, readout=readout, attention=attention,
+                      gate=gate, pca_channels=6, projection_channels=4, attention_dim=5)
+    torch.manual_seed(0)
+    m = WMModel(cfg, maps, fit_indices=np.arange(8)).eval()
+    stim, tv = _inputs()
+    out = m(stim, tv, return_cells=True)
+    assert out.logits.shape == (3, 6, 3)
+    assert out.hidden.shape == (3, 6, 10)
+    assert out.embedding.shape == (3, 6, 8)
+    if readout == "attention":
+        assert out.attention.shape == (3, 6, 49)
+        assert torch.allclose(out.attention.sum(-1), torch.ones(3, 6), atol=1e-5)
+    else:
+        assert out.attention is None
+    assert (out.cell is not None) == (core == "lstm")
+    assert (out.gate is not None) == (gate != "none")
+    # step() from the previous state reproduces forward's next hidden state and probabilities
+    h = torch.zeros(3, 10)
+    c = torch.zeros(3, 10) if core == "lstm" else None
+    for t in range(6):
+        so = m.step(h, stim[:, t], tv, c)
+        assert torch.allclose(so.hidden, out.hidden[:, t], atol=1e-5)
+        assert torch.allclose(so.probs, torch.softmax(out.logits[:, t], -1), atol=1e-5)
+        h, c = so.hidden, so.cell
+
+
+def test_step_from_perturbed_state_continues_forward(maps):
+    m = WMModel(ModelConfig(core="gru", hidden_size=12, pca_channels=6), maps).eval()
+    stim, tv = _inputs()
+    h0 = torch.randn(3, 12)
+    full = m(stim, tv, state=h0)
+    so = m.step(h0, stim[:, 0], tv)
+    assert torch.allclose(so.hidden, full.hidden[:, 0], atol=1e-5)
+
+
+def test_default_hidden_sizes_follow_paper():
+    assert ModelConfig(core="rnn").hidden_size == 512
+    assert ModelConfig(core="gru").hidden_size == 256
+    assert ModelConfig(core="lstm").hidden_size == 256
+    assert ModelConfig(core="gru").embedding_dim == 256
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(hidden_size=0), ["hidden_size", "0"]),
+    (dict(hidden_size=-3), ["hidden_size", "-3"]),
+    (dict(core="transformer"), ["core", "transformer", "gru"]),
+    (dict(readout="max"), ["readout", "max", "spatial"]),
+    (dict(gate="sometimes"), ["gate", "sometimes", "task_only"]),
+    (dict(readout="attention"), ["attention", "none", "task"]),
+    (dict(attention="task"), ["attention", "task", "readout"]),
+    (dict(dropout=1.5), ["dropout", "1.5"]),
+])
+def test_bad_config_fails_fast_with_clear_message(kwargs, words):
+    t = time.perf_counter()
+    with pytest.raises(ConfigError) as err:
+        ModelConfig(**kwargs)
+    assert time.perf_counter() - t < 1.0
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_bad_inputs(maps):
+    m = WMModel(ModelConfig(hidden_size=8, pca_channels=4), maps)
+    stim, tv = _inputs()
+    with pytest.raises(ConfigError, match="image indices"):
+        m(stim + N_IMAGES, tv)
+    with pytest.raises(ConfigError, match="task_vector"):
+        m(stim, tv[:, :5])
+    with pytest.raises(ConfigError, match="features"):
+        WMModel(ModelConfig(hidden_size=8), np.zeros((4, 3, 5, 5)))
+    lstm = WMModel(ModelConfig(core="lstm", hidden_size=8, pca_channels=4), maps)
+    with pytest.raises(ConfigError, match="c_prev"):
+        lstm.step(torch.zeros(3, 8), stim[:, 0], tv)
+
+
+def test_pca_whitened_on_fit_pool_and_state_roundtrip(maps):
+    idx = np.arange(8)
+    mean, comps = fit_channel_pca(maps, idx, 5)
+    x = maps[idx].astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, C)
+    z = (x - mean) @ comps
+    assert np.allclose(z.mean(0), 0, atol=1e-4)
+    assert np.allclose(z.std(0), 1, atol=1e-3)
+    m = WMModel(ModelConfig(hidden_size=8, pca_channels=5), maps, fit_indices=idx)
+    sd = m.state_dict()
+    assert "table" not in sd and "pca_components" in sd
+    m2 = WMModel(ModelConfig(hidden_size=8, pca_channels=5), maps,
+                 pca=(sd["pca_mean"].numpy(), sd["pca_components"].numpy()))
+    m2.load_state_dict(sd)
+    stim, tv = _inputs()
+    assert torch.allclose(m.eval()(stim, tv).logits, m2.eval()(stim, tv).logits)
+
+
+def test_no_pca_uses_raw_channels(maps):
+    m = WMModel(ModelConfig(hidden_size=8, pca_channels=None, readout="avgpool"), maps)
+    assert m.table.shape == (N_IMAGES, C, 7, 7)
+    stim, tv = _inputs()
+    assert m(stim, tv).logits.shape == (3, 6, 3)
+
+
+def test_registries_are_extensible(maps):
+    assert {"rnn", "gru", "lstm"} <= set(CORES)
+    assert {"spatial", "avgpool", "attention"} <= set(READOUTS)
+    assert {"none", "task_only", "dual"} <= set(GATES)
+    from wmnb.models import RecurrentCore
+    CORES["gru2"] = lambda i, h: RecurrentCore("gru", i, h)
+    try:
+        m = WMModel(ModelConfig(core="gru2", hidden_size=8, pca_channels=4), maps)
+        stim, tv = _inputs()
+        assert m(stim, tv).hidden.shape == (3, 6, 8)
+    finally:
+        del CORES["gru2"]

@@ -1,0 +1,173 @@
+"""Tests of wmnb.training and wmnb.recording on a tiny synthetic stimulus set (no CNN, no rendering)."""
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from wmnb.errors import ConfigError
+from wmnb.models import ModelConfig
+from wmnb.recording import Recording, record
+from wmnb.training import TrainConfig, load_run, train
+
+
+class FakeStimuli:
+    """4 categories x 3 identities x 3 angles x 4 locations; the 3rd identity / angle are held out.
+
+    Doubles as a FeatureBank: ``maps`` (n, C, 7, 7) float16 put an identity+category+angle code in the
+    object's quadrant, ``pooled`` (n, C), ``key``.
+    """
+
+    def __init__(self, C=16, seed=0):
+        rng = np.random.default_rng(seed)
+        m = np.array([(c, c * 3 + k, a, loc) for c in range(4) for k in range(3) for a in range(3)
+                      for loc in range(4)])
+        self.cat, self.ident, self.angle, self.loc = m.T
+        novel_id, novel_angle = self.ident % 3 == 2, self.angle == 2
+        self.split = np.select([novel_id & novel_angle, novel_id, novel_angle],
+                               ["novel_both", "novel_identity", "novel_angle"], "train")
+        codes = rng.normal(size=(4, C))[self.cat] + rng.normal(size=(12, C))[self.ident] \
+            + 0.3 * rng.normal(size=(3, C))[self.angle]
+        maps = 0.1 * rng.normal(size=(len(m), C, 7, 7))
+        for i, v in enumerate(codes):
+            r0, c0 = 4 * (self.loc[i] // 2), 4 * (self.loc[i] % 2)
+            maps[i, :, r0:r0 + 3, c0:c0 + 3] += v[:, None, None]
+        self.maps = maps.astype(np.float16)
+        self.pooled = self.maps.astype(np.float32).mean((2, 3))
+        self.hash = f"fake-{C}-{seed}"
+        self.key = f"fakefeat-{C}-{seed}"
+
+    def labels(self, feature):
+        return {"location": self.loc, "identity": self.ident, "category": self.cat,
+                "angle": self.angle}[feature].astype(np.int64)
+
+    def pool(self, split):
+        return np.flatnonzero(self.split == split).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def stim():
+    return FakeStimuli()
+
+
+TINY = dict(profile="smoke", steps=30, batch_size=18, eval_every=10, checkpoint_every=10,
+            n_eval_per_condition=8, model=ModelConfig(hidden_size=16, embedding_dim=16, pca_channels=8,
+                                                      projection_channels=4))
+
+
+def test_smoke_training_lowers_loss_and_beats_chance(stim, tmp_path):
+    cfg = TrainConfig(tasks=(("location", 1),), profile="smoke", steps=200, batch_size=64, lr=3e-3,
+                      eval_every=50, n_eval_per_condition=64,
+                      model=ModelConfig(hidden_size=64, embedding_dim=64, pca_channels=16, projection_channels=8))
+    run = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
+    h = run.history
+    batches = h[h.split == "train_batch"].sort_values("step")
+    assert batches.loss.iloc[-1] < batches.loss.iloc[0]
+    final = run.metrics.set_index("split")
+    final = final[final.feature == "all"]
+    assert final.loc["train", "accuracy"] > 0.75
+    assert final.loc["novel_angle", "accuracy"] > 0.65
+    assert set(run.metrics.split) == {"train", "novel_angle", "novel_identity"}
+    assert (run.metrics.chance == 0.5).all()
+
+
+def test_history_and_metrics_tables(stim, tmp_path):
+    run = train(stim, stim, TrainConfig(scenario="MTMF", **TINY), cache_dir=tmp_path, progress=False)
+    h = run.history
+    assert list(h.columns) == ["step", "split", "feature", "n", "accuracy", "loss", "chance", "n_steps"]
+    assert sorted(h.step.unique()) == [10, 20, 30]
+    per = run.metrics[run.metrics.feature != "all"]
+    assert len(per) == 3 * 9  # 3 splits x 9 conditions
+    assert run.best_step in (10, 20, 30)
+    assert run.accuracy_table().shape == (10, 3)
+    m = run.model("best")
+    assert not m.training
+    rec = record(run, split="novel_angle", n_per_condition=5, seed=3)
+    assert isinstance(rec, Recording)
+    B = 5 * 9
+    assert rec.hidden.shape == (B, 6, 16) and rec.embedding.shape == (B, 6, 16)
+    assert rec.probs.shape == (B, 6, 3) and np.allclose(rec.probs.sum(-1), 1, atol=1e-5)
+    assert rec.backbone.shape == (B, 6, 16) and rec.backbone.dtype == np.float32
+    assert set(rec.labels) == {"location", "identity", "category", "angle"}
+    assert np.array_equal(rec.labels["location"], stim.loc[rec.stimuli])
+    ml = rec.memory_labels("identity")
+    ex = rec.executive
+    assert np.array_equal(ml[ex], stim.ident[rec.memory[ex]])
+    assert rec.cell is None and rec.attention is None
+    assert set(np.unique(rec.stimuli)) <= set(stim.pool("novel_angle"))
+    # the same seed gives the same recording
+    rec2 = record(run, stim, stim, split="novel_angle", n_per_condition=5, seed=3)
+    assert np.array_equal(rec.hidden, rec2.hidden)
+
+
+def test_resume_equals_uninterrupted(stim, tmp_path):
+    cfg = TrainConfig(scenario="STMF", **TINY)
+    ref = train(stim, stim, cfg, cache_dir=tmp_path / "a", progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        train(stim, stim, cfg, cache_dir=tmp_path / "b", progress=False, _interrupt_after=15)
+    assert (tmp_path / "b" / "runs" / ref.key / "resume.pt").exists()
+    resumed = train(stim, stim, cfg, cache_dir=tmp_path / "b", progress=False)
+    pd.testing.assert_frame_equal(ref.history, resumed.history)
+    for which in ("last", "best"):
+        a = ref.model(which).state_dict()
+        b = resumed.model(which).state_dict()
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.equal(a[k], b[k]), k
+    assert not (tmp_path / "b" / "runs" / ref.key / "resume.pt").exists()
+
+
+def test_cache_hit_returns_same_run(stim, tmp_path):
+    cfg = TrainConfig(scenario="STSF", feature="location", **TINY)
+    a = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
+    mtime = (a.dir / "last.pt").stat().st_mtime_ns
+    t = time.perf_counter()
+    b = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
+    assert time.perf_counter() - t < 2.0
+    assert a.key == b.key and (b.dir / "last.pt").stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(a.history, b.history)
+    c = load_run(a.key, stim, stim, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(a.metrics, c.metrics)
+    # device is not part of the key; the seed is
+    assert train(stim, stim, TrainConfig(scenario="STSF", feature="location", device="cpu", **TINY),
+                 cache_dir=tmp_path, progress=False).key == a.key
+    other = TrainConfig(scenario="STSF", feature="location", seed=1, **TINY)
+    assert train(stim, stim, other, cache_dir=tmp_path, progress=False).key != a.key
+
+
+def test_lstm_attention_recording(stim, tmp_path):
+    mc = ModelConfig(core="lstm", hidden_size=8, embedding_dim=8, pca_channels=4, readout="attention",
+                     attention="dual", attention_dim=4)
+    run = train(stim, stim, TrainConfig(scenario="STSF", **{**TINY, "steps": 10, "model": mc}),
+                cache_dir=tmp_path, progress=False)
+    rec = record(run, n_per_condition=4, seed=0)
+    assert rec.cell.shape == (4, 6, 8) and rec.attention.shape == (4, 6, 49)
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(scenario="XYZ"), ["scenario", "XYZ", "MTMF"]),
+    (dict(profile="huge"), ["profile", "huge", "quick"]),
+    (dict(steps=0), ["steps", "0"]),
+    (dict(batch_size=-1), ["batch_size"]),
+    (dict(lr=0.0), ["lr"]),
+    (dict(scenario="MTMF", feature="location"), ["feature", "STSF"]),
+    (dict(milestones=(10, 5)), ["milestones"]),
+    (dict(model=ModelConfig(), device="tpu"), ["device", "tpu"]),
+])
+def test_bad_train_config_fails_fast(kwargs, words):
+    t = time.perf_counter()
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(**kwargs)
+    assert time.perf_counter() - t < 1.0
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_profiles_resolve():
+    q = TrainConfig()
+    assert q.profile == "quick" and q.steps > 0 and q.model.core == "gru"
+    p = TrainConfig(profile="paper")
+    assert p.batch_size == 256 and p.model.hidden_size == 256 and p.lr == 3e-5
+    assert TrainConfig(profile="paper", model=ModelConfig(core="rnn", pca_channels=None)).model.hidden_size == 512
+    assert TrainConfig(profile="smoke", steps=5).steps == 5
