@@ -52,6 +52,7 @@ class ChapterRun:
 #: The declared list of chapter runs, in book order. Variants of one chapter follow each other.
 CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/01_stimuli.md"),
+    ChapterRun("book/02_perception.md"),
     ChapterRun("book/03_nback.md"),
 ]
 
