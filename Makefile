@@ -30,7 +30,7 @@ browser:
 
 # unit tests + nbval regression notebooks, then the smoke-profile book opened page by page in Chromium
 test: assets browser
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --nbval --nbval-current-env --nbval-sanitize-with tests/nbval/sanitize.cfg tests
 	$(BIN)/wmnb book check
 
 bench: $(STAMP)

@@ -225,3 +225,29 @@ def check(root: Path | None = None) -> int:
     reports = check_site(root / "_build" / "html", root / "screenshots")
     print(summarise(reports), flush=True)
     return 0 if all(r.ok for r in reports) else 1
+
+
+NBVAL_DIR = ROOT / "tests" / "nbval"
+
+
+def refresh_nbval() -> list[Path]:
+    """Re-execute the nbval reference notebooks (``tests/nbval/src/*.md`` -> ``tests/nbval/*.ipynb``).
+
+    Run this only after a *deliberate* change of a computed number; ``make test`` then checks the new outputs.
+    """
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    written = []
+    for src in sorted((NBVAL_DIR / "src").glob("*.md")):
+        nb = jupytext.read(src)
+        nb.metadata.pop("jupytext", None)
+        NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+        out = NBVAL_DIR / src.with_suffix(".ipynb").name
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"cell-{i}"
+            cell.metadata.pop("execution", None)
+        nbformat.write(nb, out)
+        written.append(out)
+    return written

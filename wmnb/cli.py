@@ -85,6 +85,10 @@ def cmd_book(args) -> int:
         return 1 if book.execute(args.chapters, args.profile, force=args.force) else 0
     if args.action == "html":
         return book.build_html()
+    if args.action == "nbval":
+        for path in book.refresh_nbval():
+            print(f"wrote {path.relative_to(book.ROOT)}")
+        return 0
     if args.action == "check":
         return book.check()
     if args.action == "colab":
@@ -134,10 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("book", help="execute the chapters with papermill and build the HTML book")
-    b.add_argument("action", nargs="?", default="build", choices=["build", "execute", "html", "list", "colab", "check"],
+    b.add_argument("action", nargs="?", default="build", choices=["build", "execute", "html", "list", "colab", "check", "nbval"],
                    help="build (execute stale chapters, then HTML) | execute | html | list | "
                         "colab (regenerate notebooks/*.ipynb for Colab) | "
-                        "check (smoke-profile build opened page by page in headless Chromium)")
+                        "check (smoke-profile build opened page by page in headless Chromium) | "
+                        "nbval (re-execute the nbval reference notebooks after a deliberate change)")
     b.add_argument("chapters", nargs="*", help="page name prefixes, e.g. 01 04_behaviour (default: all)")
     b.add_argument("--profile", default="quick", help="smoke | quick | paper")
     b.add_argument("--force", action="store_true", help="re-execute even when inputs are unchanged")
