@@ -54,6 +54,8 @@ CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/01_stimuli.md"),
     ChapterRun("book/02_perception.md"),
     ChapterRun("book/03_nback.md"),
+    ChapterRun("book/95_attribution.md"),
+    ChapterRun("book/96_api.md"),
 ]
 
 

@@ -1,0 +1,51 @@
+"""A compact, always-current API overview (signatures + first docstring lines) for the book's API page."""
+from __future__ import annotations
+
+import importlib
+import inspect
+
+#: modules in data-flow order
+MODULES = (
+    "wmnb.stimuli", "wmnb.stimuli.debian", "wmnb.perception", "wmnb.tasks", "wmnb.models", "wmnb.training",
+    "wmnb.recording", "wmnb.pipeline", "wmnb.analysis.probes", "wmnb.analysis.decoding",
+    "wmnb.analysis.task_relevance", "wmnb.analysis.cross_task", "wmnb.analysis.orthogonality",
+    "wmnb.analysis.dynamics", "wmnb.analysis.procrustes", "wmnb.analysis.perturbation", "wmnb.analysis.stats",
+    "wmnb.book", "wmnb.errors", "wmnb.cache",
+)
+
+
+def public_members(module) -> list[tuple[str, object]]:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n, obj in vars(module).items() if not n.startswith("_")
+                 and (inspect.isfunction(obj) or inspect.isclass(obj))
+                 and getattr(obj, "__module__", "").startswith(module.__name__)]
+    return [(n, getattr(module, n)) for n in names if inspect.isfunction(getattr(module, n, None))
+            or inspect.isclass(getattr(module, n, None))]
+
+
+def _first_line(obj) -> str:
+    doc = inspect.getdoc(obj) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _signature(obj) -> str:
+    try:
+        sig = str(inspect.signature(obj))
+    except (TypeError, ValueError):
+        return ""
+    return sig if len(sig) <= 110 else sig[:107] + "...)"
+
+
+def api_markdown(modules=MODULES) -> str:
+    """Markdown: one section per module, one bullet per public function/class."""
+    out = []
+    for name in modules:
+        mod = importlib.import_module(name)
+        out.append(f"## `{name}`\n\n{_first_line(mod)}\n")
+        for n, obj in public_members(mod):
+            kind = "class" if inspect.isclass(obj) else "def"
+            sig = _signature(obj).replace("`", "")
+            out.append(f"- **{kind} `{n}{sig}`** — {_first_line(obj)}")
+        out.append("")
+    return "\n".join(out)
