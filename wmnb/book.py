@@ -54,6 +54,15 @@ CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/01_stimuli.md"),
     ChapterRun("book/02_perception.md"),
     ChapterRun("book/03_nback.md"),
+    ChapterRun("book/04_behaviour.md"),
+    # STSF models for one task feature (category) keep the build affordable; any list works via papermill
+    ChapterRun("book/05_task_relevance.md", parameters={"stsf_features": ["category"]}),
+    *[ChapterRun("book/06_cross_task.md", core, {"core": core}) for core in ("rnn", "gru", "lstm", "all")],
+    *[ChapterRun("book/07_orthogonalization.md", core, {"core": core}) for core in ("rnn", "gru", "lstm", "all")],
+    ChapterRun("book/08_memory_dynamics.md"),
+    ChapterRun("book/09_procrustes.md"),
+    ChapterRun("book/10_causal.md"),
+    ChapterRun("book/12_claims.md", parameters={"stsf_features": ["category"]}),
     ChapterRun("book/95_attribution.md"),
     ChapterRun("book/96_api.md"),
 ]

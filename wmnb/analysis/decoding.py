@@ -237,7 +237,7 @@ def fit_decoder(X: np.ndarray, y: np.ndarray, *, kind: str = "logreg", C: float 
                 target = (y == v).astype(int)
                 if kind == "ovr_svm":
                     m = LinearSVC(C=C, class_weight="balanced", max_iter=max_iter, random_state=seed,
-                                  dual="auto")
+                                  dual=True)  # dual: converges fast here; the primal often hits max_iter
                 else:
                     m = LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter, random_state=seed)
                 m.fit(Z, target)
