@@ -1,7 +1,7 @@
 """Training throughput: cached features vs running the frozen EfficientNet on every image of every step.
 
-Both pipelines train the same downstream model (wmnb.models.WMModel: 1x1 projection, spatial readout,
-GRU, readout) with the same optimizer, on the same freshly sampled MTMF batches. The cached pipeline
+Both pipelines train the same downstream model (wmnb.models.WMModel with the quick profile's model:
+fixed channel PCA, spatial readout, GRU, readout) with the same optimizer, on the same freshly sampled MTMF batches. The cached pipeline
 looks each image's feature map up in the table computed once per image (wmnb.perception.FeatureBank);
 the naive pipeline (what the reference re-implementation does) runs EfficientNet-Lite0 on the B x 6
 images of each step and feeds the fresh maps (through the same fixed channel PCA) to the same model.
@@ -68,7 +68,8 @@ def main(argv=None):
     bank = compute_feature_bank(stim, cache_dir=a.cache_dir, progress=False)
     train_pool = stim.pool("train")
     stream = TrialStream(stim, train_pool, "MTMF", split="train")
-    cfg = ModelConfig(core="gru", hidden_size=256, embedding_dim=128, pca_channels=64)
+    from wmnb.training import PROFILES
+    cfg = ModelConfig(**{**PROFILES["quick"]["model"], "core": "gru"})
     print(f"machine: {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
           f"load average {os.getloadavg()}, images {len(stim.meta)}, source {stim.config.source}")
 

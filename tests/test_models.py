@@ -143,3 +143,44 @@ def test_registries_are_extensible(maps):
         assert m(stim, tv).hidden.shape == (3, 6, 8)
     finally:
         del CORES["gru2"]
+
+
+@pytest.mark.parametrize("projection", ["none", "conv"])
+@pytest.mark.parametrize("global_branch", [True, False])
+@pytest.mark.parametrize("embedding_norm", [True, False])
+@pytest.mark.parametrize("pca_whiten", [True, False])
+def test_spatial_readout_options(maps, projection, global_branch, embedding_norm, pca_whiten):
+    cfg = ModelConfig(core="gru", hidden_size=10, embedding_dim=8, pca_channels=6, projection_channels=4,
+                      projection=projection, global_branch=global_branch, embedding_norm=embedding_norm,
+                      pca_whiten=pca_whiten)
+    torch.manual_seed(0)
+    m = WMModel(cfg, maps, fit_indices=np.arange(8)).eval()
+    assert (m.readout.fc_global is not None) == global_branch
+    assert m.readout.fc.in_features == 49 * (4 if projection == "conv" else 6)
+    stim, tv = _inputs()
+    out = m(stim, tv)
+    assert out.logits.shape == (3, 6, 3) and out.embedding.shape == (3, 6, 8)
+    h = torch.zeros(3, 10)
+    for t in range(6):
+        so = m.step(h, stim[:, t], tv)
+        assert torch.allclose(so.hidden, out.hidden[:, t], atol=1e-5)
+        h = so.hidden
+
+
+def test_pca_without_whitening_keeps_relative_variances(maps):
+    idx = np.arange(8)
+    mean, comps = fit_channel_pca(maps, idx, 5, whiten=False)
+    x = maps[idx].astype(np.float64).transpose(0, 2, 3, 1).reshape(-1, C)
+    var = ((x - mean) @ comps).var(0)
+    assert np.all(np.diff(var) <= 1e-6)            # ordered by variance, not flattened to 1
+    assert np.isclose(var.mean(), 1.0, atol=1e-3)   # one global scale: mean variance 1
+    assert var[0] > 1.0 > var[-1]
+
+
+def test_embedding_norm_normalises_rnn_input(maps):
+    m = WMModel(ModelConfig(hidden_size=8, embedding_dim=6, pca_channels=4), maps).eval()
+    stim, tv = _inputs()
+    emb = m(stim, tv).embedding
+    z = m.emb_norm(emb)
+    assert torch.allclose(z.mean(-1), torch.zeros(3, 6), atol=1e-5)
+    assert torch.allclose(z.var(-1, unbiased=False), torch.ones(3, 6), atol=1e-3)

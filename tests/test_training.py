@@ -154,6 +154,7 @@ def test_lstm_attention_recording(stim, tmp_path):
     (dict(scenario="MTMF", feature="location"), ["feature", "STSF"]),
     (dict(milestones=(10, 5)), ["milestones"]),
     (dict(model=ModelConfig(), device="tpu"), ["device", "tpu"]),
+    (dict(threads=0), ["threads", "0"]),
 ])
 def test_bad_train_config_fails_fast(kwargs, words):
     t = time.perf_counter()
@@ -171,3 +172,15 @@ def test_profiles_resolve():
     assert p.batch_size == 256 and p.model.hidden_size == 256 and p.lr == 3e-5
     assert TrainConfig(profile="paper", model=ModelConfig(core="rnn", pca_channels=None)).model.hidden_size == 512
     assert TrainConfig(profile="smoke", steps=5).steps == 5
+
+
+def test_threads_are_not_hashed_and_are_restored(stim, tmp_path):
+    from wmnb.training import run_key
+    cfg = TrainConfig(scenario="STSF", feature="location", threads=1, **TINY)
+    assert run_key(stim, stim, cfg) == run_key(stim, stim, TrainConfig(scenario="STSF", feature="location",
+                                                                      **TINY))
+    before = torch.get_num_threads()
+    run = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
+    assert torch.get_num_threads() == before
+    if run.info["device"] == "cpu":
+        assert run.info["threads"] == 1

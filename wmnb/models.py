@@ -4,19 +4,20 @@ The frozen CNN never runs here. A :class:`WMModel` holds one feature map per sti
 (optionally reduced by a fixed channel PCA fitted on the training pool only) and, per time step:
 
 1. looks up the shown image's map by stimulus index -> (k, 7, 7);
-2. applies a trainable 1x1 projection (the paper's pointwise conv);
-3. reads the projected map out into an embedding of size D (``readout``):
+2. reads the map out into an embedding of size D (``readout``):
 
-   - ``"spatial"``: flatten the 7x7 positions and apply a Linear (keeps *where* the object is; default);
-   - ``"avgpool"``: global mean over positions (the reference design; nearly translation invariant, so
-     location tasks stay at chance);
+   - ``"spatial"`` (default): flatten the 7x7 positions and apply a Linear (keeps *where* the object is),
+     plus a Linear of the mean over positions (``global_branch``); optionally after a trainable 1x1
+     projection (``projection="conv"``);
+   - ``"avgpool"``: trainable 1x1 projection (the paper's pointwise conv), then the global mean over
+     positions (the reference design; nearly translation invariant, so location tasks stay at chance);
    - ``"attention"``: task-guided softmax attention over the 49 positions: the query comes from a task
      embedding (``attention="task"``) or from the task embedding plus the previous hidden state
      (``attention="dual"``), keys and values from the projected map plus learned position codes;
      the weights are returned as ``ModelOutput.attention``;
-4. optionally gates the embedding channel-wise (``gate``: the public re-implementation's sigmoid gates,
+3. optionally gates the embedding channel-wise (``gate``: the public re-implementation's sigmoid gates,
    ``"task_only"`` from the task vector, ``"dual"`` from task x embedding);
-5. concatenates the 6-dim task vector, applies Linear + LayerNorm + ReLU, runs the recurrent core
+4. layer-normalises the embedding (``embedding_norm``), concatenates the 6-dim task vector, applies Linear + LayerNorm + ReLU, runs the recurrent core
    (``"rnn"`` tanh, ``"gru"``, ``"lstm"``; one layer, zero initial state) and a Linear readout to the
    three responses (no_action, non_match, match).
 
@@ -61,12 +62,18 @@ class ModelConfig:
     readout : {"spatial", "avgpool", "attention"}
         How the projected 7x7 map becomes the embedding (see module docstring).
     projection_channels : int or None
-        Output channels of the trainable 1x1 projection for the "spatial" readout (flattened to 49 x this).
-        For "avgpool" and "attention" the projection outputs embedding_dim channels (as in the paper).
-        None -> 32.
+        Output channels of the trainable 1x1 projection of the "spatial" readout when
+        ``projection="conv"`` (then flattened to 49 x this). For "avgpool" and "attention" the projection
+        always outputs embedding_dim channels (as in the paper). None -> 32.
     pca_channels : int or None
-        Reduce backbone channels with a fixed (whitened) PCA fitted on the training pool's maps, each
+        Reduce backbone channels with a fixed PCA fitted on the training pool's maps, each
         (image, position) a sample. Makes a step cheap. None -> use all backbone channels.
+    pca_whiten : bool
+        False (default): keep the principal components' relative variances (one global scale makes the
+        mean variance 1). True: whiten every component to unit variance. Whitening gives the many
+        low-variance components as much weight as the first ones, and with them the location signal
+        (carried mostly by the first component: object vs background) drowns; measured: location tasks stay
+        at chance.
     attention : {"none", "task", "dual"}
         Query source of the "attention" readout; must be "none" unless readout="attention" and must not be
         "none" when it is.
@@ -80,6 +87,20 @@ class ModelConfig:
         Dropout on the embedding (training only).
     projection_activation : {"none", "relu"}
         Nonlinearity after the 1x1 projection.
+    projection : {"none", "conv"}
+        "spatial" readout only. "none" (default): one trainable Linear straight from the flattened
+        (PCA-reduced) map. "conv": a trainable 1x1 conv to ``projection_channels`` first (the paper's
+        pointwise conv). The product of two trainable maps learns its input directions one after another
+        (deep-linear dynamics); measured on MTMF it locks onto the dominant feature and leaves the others at
+        chance for the whole quick budget.
+    embedding_norm : bool
+        Layer-normalise the embedding (no affine) before the task vector is appended (default True).
+        Without it the 6-dim one-hot task vector is small next to the embedding, and the network learns to
+        answer most tasks the same way (location tasks at chance).
+    global_branch : bool
+        "spatial" readout only: add a Linear of the map's mean over positions to the embedding (a
+        two-level spatial pyramid: where the object is from the flattened map, what it is from the
+        translation-invariant mean). Default True.
     """
 
     core: str = "gru"
@@ -87,13 +108,17 @@ class ModelConfig:
     embedding_dim: Optional[int] = None
     readout: str = "spatial"
     projection_channels: Optional[int] = None
-    pca_channels: Optional[int] = 64
+    pca_channels: Optional[int] = 32
     attention: str = "none"
     attention_dim: int = 64
     gate: str = "none"
     gate_hidden: Optional[int] = None
     dropout: float = 0.0
     projection_activation: str = "none"
+    pca_whiten: bool = False
+    projection: str = "none"
+    embedding_norm: bool = True
+    global_branch: bool = True
 
     def __post_init__(self):
         check_choice("core", self.core, sorted(CORES))
@@ -101,6 +126,10 @@ class ModelConfig:
         check_choice("attention", self.attention, ["none", "task", "dual"])
         check_choice("gate", self.gate, sorted(GATES))
         check_choice("projection_activation", self.projection_activation, ["none", "relu"])
+        check_choice("projection", self.projection, ["none", "conv"])
+        check_choice("pca_whiten", self.pca_whiten, [False, True])
+        check_choice("embedding_norm", self.embedding_norm, [True, False])
+        check_choice("global_branch", self.global_branch, [True, False])
         if self.hidden_size is None:
             object.__setattr__(self, "hidden_size", DEFAULT_HIDDEN.get(self.core, 256))
         object.__setattr__(self, "hidden_size", check_int("hidden_size", self.hidden_size, low=1))
@@ -219,12 +248,22 @@ class SpatialReadout(nn.Module):
 
     def __init__(self, in_channels: int, cfg: ModelConfig):
         super().__init__()
-        self.proj = nn.Conv2d(in_channels, cfg.projection_channels, 1)
+        if cfg.projection == "conv":
+            self.proj = nn.Conv2d(in_channels, cfg.projection_channels, 1)
+            width = cfg.projection_channels
+        else:
+            self.proj = nn.Identity()
+            width = in_channels
         self.act = nn.ReLU() if cfg.projection_activation == "relu" else nn.Identity()
-        self.fc = nn.Linear(cfg.projection_channels * N_POSITIONS, cfg.embedding_dim)
+        self.fc = nn.Linear(width * N_POSITIONS, cfg.embedding_dim)
+        self.fc_global = nn.Linear(width, cfg.embedding_dim, bias=False) if cfg.global_branch else None
 
     def image_part(self, maps):  # (U,k,7,7) -> (U,D)
-        return self.fc(self.act(self.proj(maps)).flatten(1))
+        z = self.act(self.proj(maps))
+        out = self.fc(z.flatten(1))
+        if self.fc_global is not None:
+            out = out + self.fc_global(z.mean(dim=(2, 3)))
+        return out
 
 
 class AvgPoolReadout(nn.Module):
@@ -325,19 +364,21 @@ GATES: dict[str, Optional[Callable[[ModelConfig], nn.Module]]] = {
 # channel PCA
 # --------------------------------------------------------------------------------------------------
 def fit_channel_pca(maps: np.ndarray, indices: Optional[np.ndarray], n_components: int,
-                    chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Fit a whitened PCA over channels of feature maps, each (image, position) one sample.
+                    chunk: int = 64, whiten: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Fit a PCA over channels of feature maps, each (image, position) one sample.
 
     Parameters
     ----------
     maps : (n_images, C, h, w) array (float16 ok)
     indices : image indices to fit on (the training pool); None = all images
     n_components : k (clipped to C)
+    whiten : True -> every component scaled to unit variance; False -> relative variances kept, one
+        global scale so that the mean component variance is 1
 
     Returns
     -------
-    mean : (C,) float32; components : (C, k) float32 such that ``(x - mean) @ components`` has unit
-    variance per component on the fitting images.
+    mean : (C,) float32; components : (C, k) float32 such that ``(x - mean) @ components`` are the
+    (scaled) principal components on the fitting images.
     """
     idx = np.arange(len(maps)) if indices is None else np.asarray(indices, dtype=np.int64)
     C = maps.shape[1]
@@ -359,7 +400,7 @@ def fit_channel_pca(maps: np.ndarray, indices: Optional[np.ndarray], n_component
     # fix sign so the result does not depend on the eigen solver's sign choice
     signs = np.sign(evecs[np.abs(evecs).argmax(0), np.arange(k)])
     evecs = evecs * np.where(signs == 0, 1, signs)
-    comps = evecs / np.sqrt(evals)
+    comps = evecs / np.sqrt(evals) if whiten else evecs / np.sqrt(evals.mean())
     return mean.astype(np.float32), comps.astype(np.float32)
 
 
@@ -397,7 +438,7 @@ class WMModel(nn.Module):
         C = feats.shape[1]
         if cfg.pca_channels is not None:
             if pca is None:
-                pca = fit_channel_pca(feats, fit_indices, cfg.pca_channels)
+                pca = fit_channel_pca(feats, fit_indices, cfg.pca_channels, whiten=cfg.pca_whiten)
             mean, comps = (np.asarray(a, dtype=np.float32) for a in pca)
             self.register_buffer("pca_mean", torch.from_numpy(mean))
             self.register_buffer("pca_components", torch.from_numpy(comps))
@@ -415,6 +456,7 @@ class WMModel(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         D, H = cfg.embedding_dim, cfg.hidden_size
         self.pre = nn.Sequential(nn.Linear(D + TASK_DIM, H), nn.LayerNorm(H), nn.ReLU())
+        self.emb_norm = nn.LayerNorm(D, elementwise_affine=False) if cfg.embedding_norm else nn.Identity()
         self.core = CORES[cfg.core](H, H)
         self.classifier = nn.Linear(H, N_CLASSES)
 
@@ -461,6 +503,9 @@ class WMModel(nn.Module):
             return tuple(gather(p) for p in part)
         return gather(part)
 
+    def _pre(self, emb, task):
+        return self.pre(torch.cat([self.emb_norm(emb), task], dim=-1))
+
     def _finish_embedding(self, emb, task):
         g = None
         if self.gate is not None:
@@ -494,7 +539,7 @@ class WMModel(nn.Module):
         else:
             emb = part
         emb, g = self._finish_embedding(emb, task_seq)
-        x = self.pre(torch.cat([emb, task_seq], dim=-1))
+        x = self._pre(emb, task_seq)
         cells = None
         if return_cells and self.has_cell:
             hidden, cells, _ = _lstm_cells(self.core, x, state)
@@ -513,7 +558,7 @@ class WMModel(nn.Module):
             h_prev = state[0] if self.has_cell else state
             emb, w = self.readout.attend(values[:, t], keys[:, t], self.readout.query(task, h_prev))
             emb, g = self._finish_embedding(emb, task)
-            x = self.pre(torch.cat([emb, task], dim=-1)).unsqueeze(1)
+            x = self._pre(emb, task).unsqueeze(1)
             out, _, state = self.core(x, state)
             hs.append(out[:, 0]); es.append(emb); ws.append(w); gs.append(g)
             if self.has_cell:
@@ -549,7 +594,7 @@ class WMModel(nn.Module):
         else:
             emb = part
         emb, _ = self._finish_embedding(emb, task)
-        x = self.pre(torch.cat([emb, task], dim=-1)).unsqueeze(1)
+        x = self._pre(emb, task).unsqueeze(1)
         out, _, state = self.core(x, state)
         h = out[:, 0]
         logits = self.classifier(h)
