@@ -23,8 +23,9 @@ if "google.colab" in sys.modules:
     import subprocess
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
                     "wmnb[book] @ git+https://github.com/{REPOSITORY}@{BRANCH}"], check=True)
-    # the default stimuli need Debian mesh packages (Colab runs Ubuntu with apt)
-    subprocess.run(["apt-get", "update", "-qq"], check=False)"""
+    # the default stimuli need the Debian/Ubuntu mesh packages: refresh apt lists, then fetch them
+    subprocess.run(["apt-get", "update", "-qq"], check=False)
+    subprocess.run([sys.executable, "-m", "wmnb.cli", "assets"], check=True)"""
 
 
 def colab_url(source: str | Path) -> str:
