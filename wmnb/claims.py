@@ -59,17 +59,24 @@ def claim_F9(w, cores: Iterable[str] = ("gru",), scenario: str = "MTMF", *, seed
             rows.append(dict(core=core, seed=s, novel_angle=float(m.get("novel_angle", math.nan)),
                              novel_identity=float(m.get("novel_identity", math.nan)),
                              train=float(m.get("train", math.nan))))
-    table = pd.DataFrame(rows)
+    return f9_from_table(pd.DataFrame(rows), scenario=scenario, margin=margin)
+
+
+def f9_from_table(table: pd.DataFrame, *, scenario: str = "MTMF", margin: float = 0.03) -> dict:
+    """The F9 record from a table of runs (columns core, seed, novel_angle, novel_identity); rule as
+    :func:`claim_F9`."""
     gap = table.novel_angle - table.novel_identity
     value, lo, hi = _t_interval(gap)
     if np.isfinite(lo):
         verdict = "holds" if lo > margin else "does not hold" if hi < 0 else "mixed"
     else:
         verdict = "holds" if value > margin else "does not hold" if value < 0 else "mixed"
+    cores = sorted(set(table.core))
     statement = (f"Novel-angle minus novel-identity masked accuracy ({scenario}, "
                  f"{', '.join(cores)}; {len(table)} runs): {value:.3f}")
     return dict(claim="F9", statement=statement, value=value, ci_low=lo, ci_high=hi, paper=PAPER_F9,
                 verdict=verdict, details=dict(rule=claim_F9.__doc__.split("Rule: ")[1].strip(),
+                                              value_name="novel-angle minus novel-identity masked accuracy",
                                               runs=table.round(4).to_dict("records")))
 
 
@@ -108,9 +115,14 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_core: 
 
 
 def table(records: list[dict]) -> pd.DataFrame:
-    """The claims as a tidy table: claim, statement, value, ci_low, ci_high, paper, verdict."""
-    cols = ["claim", "statement", "value", "ci_low", "ci_high", "paper", "verdict"]
-    return pd.DataFrame([{c: r.get(c) for c in cols} for r in records], columns=cols)
+    """The claims as a tidy table: claim, statement, measure, value, ci_low, ci_high, paper, verdict."""
+    cols = ["claim", "statement", "measure", "value", "ci_low", "ci_high", "paper", "verdict"]
+    return pd.DataFrame([{**{c: r.get(c) for c in cols}, "measure": measure(r)} for r in records], columns=cols)
+
+
+def measure(record: dict) -> str:
+    """What the claim's ``value`` measures (its details' ``value_name``)."""
+    return str(record.get("details", {}).get("value_name", ""))
 
 
 def _jsonable(x):
@@ -128,8 +140,8 @@ def _jsonable(x):
 
 
 def write_json(records: list[dict], path, *, meta: Optional[dict] = None) -> None:
-    """Write the claims (``claim, statement, value, interval [lo, hi], paper, verdict``) atomically."""
-    rows = [dict(claim=r["claim"], statement=r["statement"], value=r.get("value"),
+    """Write the claims (``claim, statement, measure, value, interval [lo, hi], paper, verdict``) atomically."""
+    rows = [dict(claim=r["claim"], statement=r["statement"], measure=measure(r), value=r.get("value"),
                  interval=[r.get("ci_low"), r.get("ci_high")], paper=r.get("paper"), verdict=r["verdict"])
             for r in records]
     atomic_write_json(path, _jsonable({"claims": rows, "meta": meta or {}}))

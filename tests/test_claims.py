@@ -1,0 +1,31 @@
+"""The claims dashboard: verdict rules decided from numbers, and the machine-readable claims.json."""
+import json
+
+import pandas as pd
+
+from wmnb.claims import f9_from_table, table, write_json
+
+
+def _runs(angle, identity):
+    return pd.DataFrame({"core": "gru", "seed": range(len(angle)), "novel_angle": angle,
+                         "novel_identity": identity})
+
+
+def test_f9_verdicts_follow_the_stated_rule():
+    assert f9_from_table(_runs([0.98, 0.97, 0.98], [0.89, 0.90, 0.88]))["verdict"] == "holds"
+    assert f9_from_table(_runs([0.80, 0.81, 0.79], [0.90, 0.91, 0.92]))["verdict"] == "does not hold"
+    assert f9_from_table(_runs([0.90, 0.95, 0.85], [0.90, 0.90, 0.90]))["verdict"] == "mixed"
+    one = f9_from_table(_runs([0.95], [0.80]))
+    assert one["verdict"] == "holds" and pd.isna(one["ci_low"])  # one run: no interval, gap decides
+
+
+def test_claims_json_has_the_documented_fields(tmp_path):
+    rec = f9_from_table(_runs([0.98, 0.97, 0.98], [0.89, 0.90, 0.88]))
+    write_json([rec], tmp_path / "claims.json", meta={"profile": "smoke"})
+    data = json.loads((tmp_path / "claims.json").read_text())
+    (row,) = data["claims"]
+    assert set(row) == {"claim", "statement", "measure", "value", "interval", "paper", "verdict"}
+    assert row["claim"] == "F9" and row["verdict"] == "holds" and len(row["interval"]) == 2
+    assert row["interval"][0] < row["value"] < row["interval"][1]
+    assert list(table([rec]).columns) == ["claim", "statement", "measure", "value", "ci_low", "ci_high",
+                                          "paper", "verdict"]
