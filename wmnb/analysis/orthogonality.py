@@ -81,17 +81,21 @@ def normalised_orthogonality(O: float | np.ndarray, n_classes: int | np.ndarray)
 
 
 def null_orthogonality(X: np.ndarray, y: np.ndarray, *, n_null: int = 10, seed: int = 0, C: float = 1.0,
-                       kind: str = "ovr_svm") -> np.ndarray:
+                       kind: str = "ovr_svm", max_iter: int = 1000) -> np.ndarray:
     """O of one-vs-rest normals fitted to shuffled labels, ``n_null`` times. Returns ``(n_null,)``.
 
     X : (n, H); y : (n,) raw labels (permuted across rows for each draw, seeded).
+    max_iter : solver iterations per null fit, as for the real fits. Shuffled labels are not separable, so
+        the solver always runs to this limit; fewer iterations are cheaper but bias the null (measured on
+        EfficientNet pooled features: 4 shuffled classes gave O 0.708 at 200 iterations vs 0.740 at 1000,
+        48 classes 0.962 vs 0.962), so keep it equal to the real fits'.
     """
     n_null = check_int("n_null", n_null, low=0)
     rng = np.random.default_rng(seed)
     y = np.asarray(y).ravel()
     out = np.empty(n_null)
     for k in range(n_null):
-        dec = fit_decoder(X, rng.permutation(y), kind=kind, C=C, seed=seed)
+        dec = fit_decoder(X, rng.permutation(y), kind=kind, C=C, seed=seed, max_iter=max_iter)
         out[k] = orthogonality_index(dec.normals("standardised"))
     return out
 

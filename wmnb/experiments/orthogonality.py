@@ -20,7 +20,7 @@ Cost control (documented choices)
   subsample of the analysis recording; default 150 at ``quick``, so 450 sequences per N cell, 360 of them fit
   the SVMs); one-vs-rest SVMs for 4K identities in 256-d (and in the 1280-d backbone space, where repeated
   images slow the solver down) are the most expensive fits of the book.
-* ``n_null``: shuffled-label fits per cell (default 0 at smoke, 2 at quick, 10 at paper).
+* ``n_null``: shuffled-label fits per cell (default 0 at smoke, 1 at quick, 10 at paper).
 * The backbone space does not depend on the trained weights: its table is computed once per seed (the analysis
   trials are the same for every run of a scenario) and shared by all architectures.
 
@@ -46,7 +46,7 @@ SPACES = {"backbone": "backbone", "projection": "embedding", "encoding": "hidden
 #: the perceptual spaces compared with the encoding space
 PERCEPTUAL = ("backbone", "projection")
 DEFAULT_MAX_PER_CONDITION = {"smoke": None, "quick": 150, "paper": 1000}
-DEFAULT_N_NULL = {"smoke": 0, "quick": 2, "paper": 10}
+DEFAULT_N_NULL = {"smoke": 0, "quick": 1, "paper": 10}
 
 PER_SEED_COLUMNS = ["seed", "model", "core", "scenario", "run_key", "space", "task_feature", "n", "property",
                     "step", "n_classes", "O", "O_normalised", "O_null", "O_null_sd", "O_null_low", "O_null_high",
