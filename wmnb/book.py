@@ -36,7 +36,7 @@ class ChapterRun:
     source: str  # path relative to the repo root, e.g. "book/01_stimuli.md"
     variant: str = ""  # "" for the single run of a chapter; else a short slug (e.g. "gru")
     parameters: dict[str, Any] = field(default_factory=dict)
-    title: str = ""
+    title: str = ""  # appended to the chapter's title on a variant's page, e.g. "vanilla RNN"
 
     @property
     def page(self) -> str:
@@ -49,6 +49,9 @@ class ChapterRun:
         return f"book/_executed/{self.page}"
 
 
+#: architecture variants, in execution order ("all" last: it reuses the three cached analyses)
+CORE_TITLES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM", "all": "all architectures compared"}
+
 #: The declared list of chapter runs, in book order. Variants of one chapter follow each other.
 CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/01_stimuli.md"),
@@ -57,8 +60,8 @@ CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/04_behaviour.md"),
     # STSF models for one task feature (category) keep the build affordable; any list works via papermill
     ChapterRun("book/05_task_relevance.md", parameters={"stsf_features": ["category"]}),
-    *[ChapterRun("book/06_cross_task.md", core, {"core": core}) for core in ("rnn", "gru", "lstm", "all")],
-    *[ChapterRun("book/07_orthogonalization.md", core, {"core": core}) for core in ("rnn", "gru", "lstm", "all")],
+    *[ChapterRun("book/06_cross_task.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    *[ChapterRun("book/07_orthogonalization.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
     ChapterRun("book/08_memory_dynamics.md"),
     ChapterRun("book/09_procrustes.md"),
     ChapterRun("book/10_causal.md"),
@@ -126,21 +129,26 @@ def execute_run(run: ChapterRun, profile: str, *, out_dir: Path = EXECUTED_DIR,
     os.environ["WMNB_STATIC"] = "1"  # the kernel inherits it: explorers render their static fallback
     papermill.execute_notebook(nb, str(tmp), parameters=params, cwd=str(ROOT), kernel_name="python3",
                                progress_bar=False, log_output=log_output)
-    _add_colab_badge(tmp, run.source)
+    _add_colab_badge(tmp, run.source, run.title)
     os.replace(tmp, out)
     return out
 
 
-def _add_colab_badge(path: Path, source: str) -> None:
-    """Put the chapter's "Open in Colab" badge right under its title in the executed notebook."""
+def _add_colab_badge(path: Path, source: str, title_suffix: str = "") -> None:
+    """Put the chapter's "Open in Colab" link right under its title in the executed notebook, and name the
+    variant in the title (so the variants of one chapter are told apart in the table of contents)."""
     import nbformat
 
     from .colab import badge_markdown
 
     nb = nbformat.read(path, as_version=4)
-    at = next((i + 1 for i, c in enumerate(nb.cells)
-               if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), 0)
-    nb.cells.insert(at, nbformat.v4.new_markdown_cell(badge_markdown(source)))
+    at = next((i for i, c in enumerate(nb.cells)
+               if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), None)
+    if at is not None and title_suffix:
+        head, _, rest = nb.cells[at].source.lstrip().partition("\n")
+        nb.cells[at].source = f"{head} ({title_suffix})" + (f"\n{rest}" if rest else "")
+    pos = 0 if at is None else at + 1
+    nb.cells.insert(pos, nbformat.v4.new_markdown_cell(badge_markdown(source)))
     nbformat.write(nb, path)
 
 
