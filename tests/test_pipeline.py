@@ -1,0 +1,40 @@
+"""The chapter-level calls reject bad parameters before any rendering, feature extraction or training."""
+import time
+
+import pytest
+
+from wmnb import pipeline
+from wmnb.errors import ConfigError
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(profile="fast"), "profile"),
+    (dict(source="blender"), "source"),
+    (dict(backbone="vgg16"), "vgg16"),
+    (dict(identities_per_category=1), "identities_per_category"),
+    (dict(image_size=30), "image_size"),
+])
+def test_world_rejects_bad_parameters_fast(kwargs, name, tmp_path):
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=name):
+        pipeline.world(cache_dir=tmp_path, **kwargs)
+    assert time.perf_counter() - t0 < 5  # fails before any work (generous bound for a loaded machine)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(scenario="XTXF"), "scenario"),
+    (dict(core="transformer"), "core"),
+    (dict(readout="maxpool"), "readout"),
+    (dict(profile="huge"), "profile"),
+    (dict(hidden_size=0), "hidden_size"),
+])
+def test_train_config_rejects_bad_parameters(kwargs, name):
+    with pytest.raises(ConfigError, match=name):
+        pipeline.train_config(**kwargs)
+
+
+def test_seeds_for_profiles_and_override():
+    assert pipeline.seeds_for("quick") == (0, 1, 2)
+    assert pipeline.seeds_for("smoke", 2) == (0, 1)
+    with pytest.raises(ConfigError, match="n_seeds"):
+        pipeline.seeds_for("quick", 0)
