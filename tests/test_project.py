@@ -61,3 +61,21 @@ def test_every_chapter_source_has_a_parameters_cell():
         text = src.read_text()
         assert re.search(r"```\{code-cell\}[^\n]*\n:tags: \[parameters\]", text), f"{src.name} has no parameters cell"
         assert "profile" in text, f"{src.name} does not take the profile parameter"
+
+
+def test_cli_train_rejects_bad_parameters_before_any_work():
+    out = subprocess.run([sys.executable, "-m", "wmnb.cli", "train", "--scenario", "XTXF"],
+                         capture_output=True, text=True)
+    assert out.returncode == 2
+    assert "scenario" in out.stderr and "XTXF" in out.stderr and "MTMF" in out.stderr
+
+
+def test_cli_train_smoke_run(tmp_path):
+    import os
+
+    env = {**os.environ, "WMNB_CACHE": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "wmnb.cli", "train", "--source", "procedural", "--profile",
+                          "smoke", "--scenario", "STSF", "--feature", "location", "--device", "cpu"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Run(STSF, gru" in out.stdout and "novel_angle" in out.stdout

@@ -16,7 +16,8 @@ def _cache_arg(p: argparse.ArgumentParser) -> None:
 
 def _stimulus_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", default="debian", help="mesh source: debian | procedural | shapenet")
-    p.add_argument("--identities", type=int, default=12, help="identities per category (K)")
+    p.add_argument("--identities", type=int, default=None,
+                   help="identities per category (K; default: the profile's, 12 at quick)")
     p.add_argument("--image-size", type=int, default=224, help="image side in pixels")
     p.add_argument("--seed", type=int, default=0, help="seed of the procedural meshes")
     p.add_argument("--shapenet-root", type=Path, default=None, help="local ShapeNetCore.v2 folder")
@@ -25,8 +26,8 @@ def _stimulus_args(p: argparse.ArgumentParser) -> None:
 def _stimulus_config(args):
     from .stimuli import StimulusConfig
 
-    kw = dict(source=args.source, identities_per_category=args.identities, image_size=args.image_size,
-              seed=args.seed)
+    k = 12 if args.identities is None else args.identities
+    kw = dict(source=args.source, identities_per_category=k, image_size=args.image_size, seed=args.seed)
     if args.shapenet_root is not None:
         kw["shapenet_root"] = str(args.shapenet_root)
     return StimulusConfig(**kw)
@@ -61,15 +62,19 @@ def cmd_features(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .training import train_scenario
+    from . import pipeline
 
-    run = train_scenario(
-        source=args.source, identities_per_category=args.identities, image_size=args.image_size,
-        seed=args.seed, backbone=args.backbone, scenario=args.scenario, feature=args.feature,
-        core=args.core, readout=args.readout, attention=args.attention, profile=args.profile,
-        train_seed=args.train_seed, cache_dir=args.cache_dir, device=args.device,
-    )
-    print(run.metrics.to_string(index=False))
+    # validate the whole training config before rendering or computing features
+    kw = dict(feature=args.feature, readout=args.readout, attention=args.attention)
+    if args.device:
+        kw["device"] = args.device
+    pipeline.train_config(args.scenario, args.core, profile=args.profile, seed=args.train_seed, **kw)
+    w = pipeline.world(source=args.source, identities_per_category=args.identities,
+                       image_size=args.image_size, seed=args.seed, backbone=args.backbone,
+                       profile=args.profile, cache_dir=args.cache_dir, progress=True)
+    run = pipeline.trained_run(w, args.scenario, args.core, seed=args.train_seed, cache_dir=args.cache_dir, **kw)
+    print(run)
+    print(run.metrics.round(3).to_string(index=False))
     return 0
 
 
