@@ -140,3 +140,18 @@ def test_stats_helpers():
     row = agg.set_index("k").loc["x"]
     assert row["n_seeds"] == 3 and abs(row["acc_mean"] - 0.6) < 1e-12
     assert row["acc_ci_low"] < 0.6 < row["acc_ci_high"]
+
+
+def test_mean_t_interval_matches_scipy_and_handles_small_samples():
+    import numpy as np
+    from scipy import stats as st
+
+    from wmnb.analysis.stats import mean_t_interval
+
+    v = [0.91, 0.95, 0.93, np.nan]
+    m, lo, hi = mean_t_interval(v)
+    ref = st.t.interval(0.95, 2, loc=np.mean(v[:3]), scale=st.sem(v[:3]))
+    assert np.isclose(m, np.mean(v[:3])) and np.allclose((lo, hi), ref)
+    one = mean_t_interval([0.5])
+    assert one[0] == 0.5 and np.isnan(one[1]) and np.isnan(one[2])
+    assert all(np.isnan(mean_t_interval([])))

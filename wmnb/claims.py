@@ -9,33 +9,18 @@ shared with the chapters through the run and result caches) and :func:`write_jso
 """
 from __future__ import annotations
 
-import json
-import math
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .analysis.stats import mean_t_interval
 from .cache import atomic_write_json
 
 VERDICTS = ("holds", "does not hold", "mixed")
 
 PAPER_F9 = ("Generalisation to novel identities is substantially weaker than to novel angles "
             "(Fig. A1c; repo-doc).")
-
-
-def _t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t interval across seeds (NaN interval with one value)."""
-    from scipy import stats
-
-    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
-    if v.size == 0:
-        return math.nan, math.nan, math.nan
-    m = float(v.mean())
-    if v.size < 2:
-        return m, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
-    return m, m - half, m + half
 
 
 def claim_F9(w, cores: Iterable[str] = ("gru",), scenario: str = "MTMF", *, seeds=None,
@@ -56,9 +41,9 @@ def claim_F9(w, cores: Iterable[str] = ("gru",), scenario: str = "MTMF", *, seed
         for s in seeds:
             run = trained_run(w, scenario, core, seed=s, progress=progress)
             m = run.metrics[run.metrics.feature == "all"].set_index("split").accuracy
-            rows.append(dict(core=core, seed=s, novel_angle=float(m.get("novel_angle", math.nan)),
-                             novel_identity=float(m.get("novel_identity", math.nan)),
-                             train=float(m.get("train", math.nan))))
+            rows.append(dict(core=core, seed=s, novel_angle=float(m.get("novel_angle", np.nan)),
+                             novel_identity=float(m.get("novel_identity", np.nan)),
+                             train=float(m.get("train", np.nan))))
     return f9_from_table(pd.DataFrame(rows), scenario=scenario, margin=margin)
 
 
@@ -66,7 +51,7 @@ def f9_from_table(table: pd.DataFrame, *, scenario: str = "MTMF", margin: float 
     """The F9 record from a table of runs (columns core, seed, novel_angle, novel_identity); rule as
     :func:`claim_F9`."""
     gap = table.novel_angle - table.novel_identity
-    value, lo, hi = _t_interval(gap)
+    value, lo, hi = mean_t_interval(gap)
     if np.isfinite(lo):
         verdict = "holds" if lo > margin else "does not hold" if hi < 0 else "mixed"
     else:

@@ -25,7 +25,6 @@ New cores, readouts and gates plug in through :data:`CORES`, :data:`READOUTS` an
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Optional
@@ -435,7 +434,6 @@ class WMModel(nn.Module):
         feats = features.detach().cpu().numpy() if torch.is_tensor(features) else np.asarray(features)
         if feats.ndim != 4 or feats.shape[2:] != (7, 7):
             raise ConfigError(f"features shape={feats.shape} is not allowed; expected (n_images, C, 7, 7)")
-        C = feats.shape[1]
         if cfg.pca_channels is not None:
             if pca is None:
                 pca = fit_channel_pca(feats, fit_indices, cfg.pca_channels, whiten=cfg.pca_whiten)

@@ -43,17 +43,9 @@ def style():
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and t interval of finite ``values`` (NaN interval with fewer than two)."""
-    from scipy import stats as st
+    from .analysis.stats import mean_t_interval
 
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return (np.nan, np.nan, np.nan)
-    m = float(x.mean())
-    if x.size < 2:
-        return (m, np.nan, np.nan)
-    half = float(st.t.ppf(0.5 + level / 2, x.size - 1)) * float(x.std(ddof=1)) / np.sqrt(x.size)
-    return (m, m - half, m + half)
+    return mean_t_interval(values, level)
 
 
 def _bar(ax, x, vals, color, width, label=None, hatch=None, seeds=True):

@@ -28,6 +28,25 @@ __all__ = [
 ]
 
 
+def mean_t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t confidence interval of the finite ``values`` (e.g. one per seed).
+
+    Returns ``(mean, low, high)``; the interval is NaN with fewer than two finite values, everything is NaN
+    with none.
+    """
+    from scipy import stats as st
+
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return (np.nan, np.nan, np.nan)
+    m = float(x.mean())
+    if x.size < 2:
+        return (m, np.nan, np.nan)
+    half = float(st.t.ppf(0.5 + level / 2, x.size - 1)) * float(x.std(ddof=1)) / np.sqrt(x.size)
+    return (m, m - half, m + half)
+
+
 def wilson_ci(k: int | np.ndarray, n: int | np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion ``k / n``.
 
