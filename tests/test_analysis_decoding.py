@@ -155,3 +155,72 @@ def test_mean_t_interval_matches_scipy_and_handles_small_samples():
     one = mean_t_interval([0.5])
     assert one[0] == 0.5 and np.isnan(one[1]) and np.isnan(one[2])
     assert all(np.isnan(mean_t_interval([])))
+
+
+# --- held-out images: the leakage a sequence split lets through --------------------------------------------
+
+def _pool_recording(code, labels, n_seq=600, T=6, seed=0):
+    """Sequences drawing images from a pool; the state at a step is ``code[image]`` (a fixed function of the
+    image, as at the encoding step). Returns rows (seq, step) flattened."""
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, code.shape[0], size=(n_seq, T))
+    seq = np.repeat(np.arange(n_seq), T)
+    img = img.ravel()
+    return code[img], labels[img], img, seq
+
+
+@pytest.mark.parametrize("kind", ["random", "linear"])
+def test_image_disjoint_rule_catches_lookup_codes(kind):
+    """Random per-image codes with arbitrary labels: chance under the image rule, ~1 under the sequence split.
+    A planted linear code of the label: ~1 under both."""
+    rng = np.random.default_rng(0)
+    n_img, H = 160, 256
+    labels = np.arange(n_img) % 4
+    if kind == "random":
+        code = rng.normal(size=(n_img, H))
+    else:
+        centres = rng.normal(size=(4, H)) * 2
+        code = centres[labels] + rng.normal(size=(n_img, H))
+    X, y, img, seq = _pool_recording(code, labels)
+    from wmnb.analysis.decoding import holdout_split
+    acc = {}
+    for protocol in ("image", "sequence"):
+        tr, te = holdout_split(protocol, image_id=img, strata=y, seq_id=seq, test_fraction=0.25, seed=0)
+        if protocol == "image":
+            assert not np.intersect1d(img[tr], img[te]).size
+        else:
+            assert np.isin(img[te], img[tr]).mean() > 0.9  # the leak: test images were fitted on
+        acc[protocol] = fit_and_score(X[tr], y[tr], X[te], y[te])["accuracy"]
+    if kind == "random":
+        assert acc["image"] < 0.40 and acc["sequence"] > 0.95
+    else:
+        assert acc["image"] > 0.95 and acc["sequence"] > 0.95
+
+
+def test_split_images_stratified_and_deterministic():
+    from wmnb.analysis.decoding import split_images
+    img = np.repeat(np.arange(40), 5)
+    lab = img % 4  # ten images per value
+    tr, te = split_images(img, lab, 0.2, seed=3)
+    assert (tr ^ te).all()
+    held = np.unique(img[te])
+    assert [int(np.sum(held % 4 == v)) for v in range(4)] == [2, 2, 2, 2]
+    perm = np.random.default_rng(0).permutation(img.size)
+    _, te2 = split_images(img[perm], lab[perm], 0.2, seed=3)
+    assert set(img[perm][te2]) == set(held)
+    # a value with a single image stays in training
+    tr, te = split_images(np.array([0, 0, 1, 2]), np.array([0, 0, 1, 1]), 0.5)
+    assert not te[:2].any()
+    with pytest.raises(ConfigError, match="constant per image"):
+        split_images(np.array([0, 0, 1]), np.array([0, 1, 1]))
+
+
+def test_split_images_context_drops_training_rows_holding_test_images():
+    from wmnb.analysis.decoding import split_images
+    img = np.arange(20)
+    ctx = np.stack([img, (img + 1) % 20], axis=1)
+    tr, te = split_images(img, None, 0.25, seed=0, context=ctx)
+    held = set(img[te])
+    assert not (tr & te).any()
+    for i in np.flatnonzero(tr):
+        assert not set(ctx[i]) & held

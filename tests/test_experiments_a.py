@@ -10,11 +10,13 @@ import pytest
 
 from wmnb import pipeline
 from wmnb.errors import ConfigError
+from wmnb.verdicts import VERDICTS
 from wmnb.experiments import cross_task as xt
 from wmnb.experiments import orthogonality as orth
 from wmnb.experiments import relevance as rel
 
-CLAIM_KEYS = {"claim", "statement", "value", "ci_low", "ci_high", "paper", "verdict", "details"}
+CLAIM_KEYS = {"claim", "statement", "value", "ci_low", "ci_high", "paper", "verdict", "details", "protocol",
+              "controls"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +47,7 @@ def test_relevance_smoke(world, cache):
     assert {"accuracy_mean", "chance_mean"} <= set(r.extra["cells"].columns)
     assert set(r.runs["model"]) == {"STSF-category gru", "MTMF gru"}
     c = rel.claim_F1(r)
-    assert set(c) == CLAIM_KEYS and c["verdict"] in ("holds", "does not hold", "mixed")
+    assert set(c) == CLAIM_KEYS and c["verdict"] in VERDICTS
     assert c["details"]["properties"] == ["location", "identity"]
     again = rel.relevance(world, ("STSF", "MTMF"), "gru", cache_dir=cache)    # read back from the cache
     pd.testing.assert_frame_equal(again.per_seed, r.per_seed)

@@ -17,7 +17,7 @@ import pandas as pd
 from .analysis.stats import mean_t_interval
 from .cache import atomic_write_json
 
-VERDICTS = ("holds", "does not hold", "mixed")
+from .verdicts import VERDICTS  # noqa: E402
 
 PAPER_F9 = ("Generalisation to novel identities is substantially weaker than to novel angles "
             "(Fig. A1c; repo-doc).")

@@ -16,6 +16,10 @@ class AssetError(RuntimeError):
     """A required external asset (mesh package, weight file, data folder) is missing or corrupt."""
 
 
+class TrainingError(RuntimeError):
+    """A training run produced unusable weights (non-finite values); the message names the run folder."""
+
+
 def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``allowed``; otherwise raise ConfigError naming all three."""
     allowed = list(allowed)
@@ -38,12 +42,13 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
 
 def check_float(name: str, value: Any, *, low: float | None = None, high: float | None = None,
                 low_open: bool = False, high_open: bool = False) -> float:
-    """Return ``value`` as float if it is a real number inside the given (optionally open) bounds."""
+    """Return ``value`` as float if it is a finite real number inside the given (optionally open) bounds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{name}={value!r} must be a number")
     value = float(value)
-    bad = (value != value
-           or low is not None and (value <= low if low_open else value < low)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ConfigError(f"{name}={value!r} must be a finite number")
+    bad = (low is not None and (value <= low if low_open else value < low)
            or high is not None and (value >= high if high_open else value > high))
     if bad:
         lo = "(" if low_open else "["

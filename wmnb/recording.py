@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from wmnb.errors import ConfigError, check_choice, check_int
+from wmnb.pipeline import ANALYSIS_SEED
 from wmnb.tasks import FEATURES, NBackTrials, TrialStream
 
 __all__ = ["Recording", "record"]
@@ -92,7 +93,7 @@ class Recording:
 
 @torch.no_grad()
 def record(run, stimuli=None, features=None, split: str = "train", n_per_condition: int = 2000,
-           seed: int = 12345, *, trials: Optional[NBackTrials] = None, which: str = "last",
+           seed: int = ANALYSIS_SEED, *, trials: Optional[NBackTrials] = None, which: str = "last",
            batch_size: int = 1024, device=None, progress: bool = False) -> Recording:
     """Run a trained model over a fixed, seeded analysis set and collect its activity.
 

@@ -8,8 +8,12 @@ and returns a :class:`Run`.
 
 Runs are cached by a hash of the config plus the stimulus-set hash and the feature-bank key. While a run
 trains, a resume checkpoint (model, optimizer, scheduler and every RNG state, history so far) is written
-atomically every ``checkpoint_every`` steps; an interrupted run resumes from it and ends with exactly the
-same result as an uninterrupted one (same machine).
+atomically every ``checkpoint_every`` steps, with its sha256 in a sidecar file and the previous checkpoint
+kept as a fallback; an interrupted run resumes from it and ends with exactly the same result as an
+uninterrupted one (same machine). A checkpoint whose digest, keys or weights are wrong is reported by path
+and deleted, and training resumes from the previous good one or from scratch, never from garbage. A run
+whose loss or weights become non-finite raises :class:`wmnb.errors.TrainingError` naming its folder and is
+never cached.
 
 Loss: cross entropy on executive steps (t >= N), plus ``no_action_weight`` x cross entropy on the
 no_action steps (t < N).
@@ -171,6 +175,11 @@ class TrainConfig:
         set_("n_eval_per_condition", check_int("n_eval_per_condition", self.n_eval_per_condition, low=1))
         set_("checkpoint_every", check_int("checkpoint_every", self.checkpoint_every, low=1))
         set_("seq_len", check_int("seq_len", self.seq_len, low=2))
+        # cross-parameter rule, checked here so it fails before any run folder exists
+        max_n = max(c.n for c in self.conditions)
+        if self.seq_len < max_n + 1:
+            raise ConfigError(f"seq_len={self.seq_len!r} cannot hold the largest N={max_n} of the tasks "
+                              f"{[c.name for c in self.conditions]}; allowed: seq_len >= {max_n + 1}")
         set_("p_match", check_float("p_match", self.p_match, low=0.0, high=1.0, low_open=True, high_open=True))
         splits = tuple(self.eval_splits)
         for s in splits:
@@ -401,6 +410,112 @@ def _state_copy(model) -> dict:
     return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
+# --------------------------------------------------------------------------------------------------
+# resume checkpoints: verified on load, never trusted blindly
+# --------------------------------------------------------------------------------------------------
+#: the newest resume checkpoint, and the one before it (the fallback when the newest is damaged)
+RESUME = "resume.pt"
+CHECKPOINTS = (RESUME, "resume.prev.pt")
+_CHECKPOINT_KEYS = ("model", "optimizer", "scheduler", "numpy_rng", "torch_rng", "rows", "step", "best",
+                    "running")
+
+
+def _digest_path(path: Path) -> Path:
+    """The sidecar holding ``path``'s sha256 (written after the file itself)."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _save_checkpoint(entry: CacheEntry, state: dict) -> None:
+    """Write the resume checkpoint and its sha256 sidecar, keeping the previous one as a fallback.
+
+    The sidecar is written after the checkpoint, so a crash between the two leaves a checkpoint whose
+    digest does not match: it is then discarded on load, never used.
+    """
+    import io
+
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    data = buf.getvalue()
+    new, prev = entry.path(CHECKPOINTS[0]), entry.path(CHECKPOINTS[1])
+    if new.exists():
+        new.replace(prev)
+        if _digest_path(new).exists():
+            _digest_path(new).replace(_digest_path(prev))
+        else:
+            _digest_path(prev).unlink(missing_ok=True)
+    atomic_write_bytes(new, data)
+    atomic_write_bytes(_digest_path(new), (sha256_bytes(data) + "\n").encode())
+
+
+def _discard_checkpoint(path: Path, why: str) -> None:
+    """Warn (naming the file) and delete a damaged checkpoint and its sidecar."""
+    import warnings
+
+    warnings.warn(f"resume checkpoint {path} is damaged ({why}); it was deleted and training continues "
+                  f"from the previous good checkpoint, or from scratch", RuntimeWarning, stacklevel=3)
+    path.unlink(missing_ok=True)
+    _digest_path(path).unlink(missing_ok=True)
+
+
+def _read_checkpoint(path: Path, config: TrainConfig) -> dict:
+    """Load a checkpoint after checking its sha256, its keys, its step and that its weights are finite.
+
+    Raises ValueError saying what is wrong. The digest is checked *before* unpickling, so only bytes this
+    package wrote are ever unpickled.
+    """
+    from wmnb.cache import sha256_file
+
+    digest = _digest_path(path)
+    if not digest.exists():
+        raise ValueError(f"its checksum file {digest.name} is missing")
+    if sha256_file(path) != digest.read_text().strip():
+        raise ValueError("its sha256 does not match the one recorded when it was written")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 (any unpickling failure means the file is unusable)
+        raise ValueError(f"torch.load failed: {type(exc).__name__}: {exc}") from None
+    missing = [k for k in _CHECKPOINT_KEYS if not isinstance(ck, dict) or k not in ck]
+    if missing:
+        raise ValueError(f"keys {missing} are missing")
+    if not isinstance(ck["step"], int) or not 0 < ck["step"] <= config.steps:
+        raise ValueError(f"step={ck['step']!r} is outside 1..{config.steps}")
+    bad = _non_finite(ck["model"]) or (ck["best"].get("state") is not None and _non_finite(ck["best"]["state"]))
+    if bad:
+        raise ValueError(f"non-finite weights in {bad}")
+    return ck
+
+
+def _good_checkpoints(entry: CacheEntry, config: TrainConfig):
+    """Yield (path, checkpoint) for each verified resume checkpoint, newest first; damaged ones are
+    reported (a warning naming the file) and deleted."""
+    for name in CHECKPOINTS:
+        path = entry.path(name)
+        if not path.exists():
+            _digest_path(path).unlink(missing_ok=True)
+            continue
+        try:
+            ck = _read_checkpoint(path, config)
+        except ValueError as exc:
+            _discard_checkpoint(path, str(exc))
+            continue
+        yield path, ck
+
+
+def _non_finite(state: dict) -> list[str]:
+    """Names of the floating-point tensors of a state dict that hold NaN or inf."""
+    return [k for k, v in state.items()
+            if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def _fail_non_finite(entry: CacheEntry, what: str) -> None:
+    """Refuse a diverged run: delete its folder (nothing partial stays cached) and raise TrainingError."""
+    from wmnb.errors import TrainingError
+
+    entry.clear()
+    raise TrainingError(f"training run {entry.dir} diverged: {what}; nothing was cached. Try a smaller lr "
+                        f"or a grad_clip > 0")
+
+
 class _Interrupted(KeyboardInterrupt):
     """Raised by the private ``_interrupt_after`` hook (tests of resuming)."""
 
@@ -432,9 +547,6 @@ def train(stimuli, features, config: Optional[TrainConfig] = None, cache_dir=Non
     entry = CacheEntry(cache_dir or default_cache_dir(), "runs", key)
     if not force and entry.complete(verify=True):
         return _read_run(entry, stimuli, features)
-    if force:
-        entry.clear()
-    entry.begin()
     device = resolve_device(config.device)
     conditions = config.conditions
     n_images = maps.shape[0]
@@ -455,45 +567,60 @@ def train(stimuli, features, config: Optional[TrainConfig] = None, cache_dir=Non
             config.n_eval_per_condition, seed=config.seed * 1000 + 101 + i)
     best_split = "novel_angle" if "novel_angle" in eval_sets else next(iter(eval_sets))
 
-    resume_path = entry.path("resume.pt")
+    # the run folder is created only now, after every input has been checked: a bad input leaves nothing
+    if force:
+        entry.clear()
+    entry.begin()
     old_threads = torch.get_num_threads()
     if config.threads is not None and device.type == "cpu":
         torch.set_num_threads(config.threads)
     try:
         t_start = time.perf_counter()
         return _train_loop(stimuli, features, config, entry, key, maps, device, conditions, train_pool, stream,
-                           eval_sets, best_split, resume_path, t_start, progress, _interrupt_after)
+                           eval_sets, best_split, t_start, progress, _interrupt_after)
     finally:
         if torch.get_num_threads() != old_threads:
             torch.set_num_threads(old_threads)
 
 
 def _train_loop(stimuli, features, config, entry, key, maps, device, conditions, train_pool, stream,
-                eval_sets, best_split, resume_path, t_start, progress, _interrupt_after):
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+                eval_sets, best_split, t_start, progress, _interrupt_after):
+    def fresh():
+        """Model, optimizer and scheduler exactly as a run from scratch builds them."""
         torch.manual_seed(config.seed)
-        model = WMModel(config.model, maps, fit_indices=train_pool).to(device)
-        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=list(config.milestones),
-                                                     gamma=config.gamma)
+        m = WMModel(config.model, maps, fit_indices=train_pool).to(device)
+        o = torch.optim.AdamW(m.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        return m, o, torch.optim.lr_scheduler.MultiStepLR(o, milestones=list(config.milestones),
+                                                          gamma=config.gamma)
+
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        model, opt, sched = fresh()
         rng = np.random.default_rng([config.seed, 7])
         rows: list[dict] = []
         step = 0
         best = dict(score=-1.0, step=0, state=None)
         elapsed_before = 0.0
         run_loss, run_correct, run_count, run_batches = 0.0, 0, 0, 0
-        if resume_path.exists():
-            ck = torch.load(resume_path, map_location="cpu", weights_only=False)
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            sched.load_state_dict(ck["scheduler"])
-            rng.bit_generator.state = ck["numpy_rng"]
-            torch.set_rng_state(ck["torch_rng"])
-            if device.type == "cuda" and ck.get("cuda_rng") is not None:
-                torch.cuda.set_rng_state(ck["cuda_rng"], device)
-            rows, step, best = ck["rows"], ck["step"], ck["best"]
-            elapsed_before = ck.get("elapsed", 0.0)
-            run_loss, run_correct, run_count, run_batches = ck["running"]
+        for path, ck in _good_checkpoints(entry, config):
+            try:
+                model.load_state_dict(ck["model"])
+                opt.load_state_dict(ck["optimizer"])
+                sched.load_state_dict(ck["scheduler"])
+                rng.bit_generator.state = ck["numpy_rng"]
+                torch.set_rng_state(ck["torch_rng"])
+                if device.type == "cuda" and ck.get("cuda_rng") is not None:
+                    torch.cuda.set_rng_state(ck["cuda_rng"], device)
+                rows, step, best = ck["rows"], ck["step"], ck["best"]
+                elapsed_before = ck.get("elapsed", 0.0)
+                run_loss, run_correct, run_count, run_batches = ck["running"]
+                break
+            except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+                # verified bytes that still do not fit this run: never train on a half-loaded state
+                _discard_checkpoint(path, f"it does not fit this run ({type(exc).__name__}: {exc})")
+                model, opt, sched = fresh()
+                rng = np.random.default_rng([config.seed, 7])
+                rows, step, best, elapsed_before = [], 0, dict(score=-1.0, step=0, state=None), 0.0
+                run_loss, run_correct, run_count, run_batches = 0.0, 0, 0, 0
         model.train()
         bar = None
         if progress:
@@ -514,6 +641,8 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                 sched.step()
                 step += 1
                 with torch.no_grad():
+                    if not np.isfinite(float(loss)):
+                        _fail_non_finite(entry, f"the training loss is {float(loss)} at step {step}")
                     run_loss += float(loss)
                     pred = out.logits.argmax(-1)
                     run_correct += int(((pred == y) & ex).sum())
@@ -537,7 +666,7 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                                if r["step"] == step and r["feature"] == "all"}
                         bar.set_postfix({k[:9]: f"{v:.3f}" for k, v in acc.items()})
                 if step % config.checkpoint_every == 0 and step < config.steps:
-                    _save_torch(resume_path, dict(
+                    _save_checkpoint(entry, dict(
                         model=_state_copy(model), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                         numpy_rng=rng.bit_generator.state, torch_rng=torch.get_rng_state(),
                         cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
@@ -553,9 +682,14 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                 bar.close()
 
     elapsed = elapsed_before + time.perf_counter() - t_start
-    _save_torch(entry.path("last.pt"), dict(model=_state_copy(model), step=step))
-    _save_torch(entry.path("best.pt"), dict(model=best["state"] if best["state"] is not None
-                                            else _state_copy(model), step=best["step"]))
+    last_state = _state_copy(model)
+    best_state = best["state"] if best["state"] is not None else last_state
+    for which, state in (("last", last_state), ("best", best_state)):
+        bad = _non_finite(state)
+        if bad:
+            _fail_non_finite(entry, f"the {which} weights hold non-finite values in {bad}")
+    _save_torch(entry.path("last.pt"), dict(model=last_state, step=step))
+    _save_torch(entry.path("best.pt"), dict(model=best_state, step=best["step"]))
     history = pd.DataFrame(rows, columns=["step", "split", "feature", "n", "accuracy", "loss", "chance",
                                           "n_steps"])
     atomic_write_bytes(entry.path("history.csv"), history.to_csv(index=False).encode())
@@ -567,7 +701,8 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                 conditions=[c.name for c in conditions],
                 pools={s: int(_pool(stimuli, s).size) for s in ("train",) + tuple(eval_sets)})
     atomic_write_json(entry.path("info.json"), info)
-    if resume_path.exists():
-        resume_path.unlink()
+    for name in CHECKPOINTS:  # a finished run needs no resume state (and the manifest must not list it)
+        for p in (entry.path(name), _digest_path(entry.path(name))):
+            p.unlink(missing_ok=True)
     entry.commit(meta=dict(kind="run", key=key))
     return _read_run(entry, stimuli, features)

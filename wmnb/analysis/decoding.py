@@ -4,9 +4,17 @@ This is the shared machinery of every decoding analysis in :mod:`wmnb.analysis`.
 
 Rules it enforces (see ``reference-system.md`` section 7.3 for the bugs they prevent)
 -----------------------------------------------------------------------------------
-* **Held-out sequences.** :func:`split_sequences` splits by sequence id, never by time step, so all steps of
-  one sequence land on the same side. Scores always come from :func:`score` on data the decoder was not fit
-  on; there is no in-sample scorer here.
+* **Held-out images (the primary rule).** :func:`split_images` partitions the *images* whose property is
+  decoded (the shown image at an encoding step, the remembered one at a memory step), stratified so every
+  class value is on both sides, and a row is scored only when its decoded image was never used in fitting.
+  Analysis sequences reuse a pool of a few hundred images and at the encoding step the state is a fixed
+  function of (image, task), so a split by sequence scores mostly exact copies of training states: a
+  network with a random code per image decodes at ~100 % that way (``tests/test_analysis_decoding.py``
+  plants it). :func:`holdout_split` is the one entry point; ``protocol="image"`` is the default everywhere.
+* **Paper-style split, by name only.** :func:`split_sequences` splits by sequence id (all steps of one
+  sequence on one side) and images may repeat across sides. It is kept as the labelled secondary number
+  (``protocol="sequence"``) where the paper's figure is compared. Scores always come from :func:`score` on
+  data the decoder was not fit on; there is no in-sample scorer here.
 * **Raw values.** Classes are the sorted raw label values seen in training (``decoder.classes``); the
   decoder predicts raw values. A test value never seen in training can never be predicted, so it counts as
   wrong (``n_unseen`` reports how many); nothing is re-mapped.
@@ -42,7 +50,11 @@ from .stats import accuracy_with_ci
 __all__ = [
     "FEATURES",
     "LinearDecoder",
+    "PROTOCOLS",
+    "PROTOCOL_LABELS",
+    "split_images",
     "split_sequences",
+    "holdout_split",
     "fit_decoder",
     "score",
     "fit_and_score",
@@ -55,6 +67,11 @@ __all__ = [
 FEATURES = ("location", "identity", "category")
 
 DECODER_KINDS = ("logreg", "ovr_svm", "ovr_logreg")
+
+#: held-out protocols: "image" (primary: decoded images never used in fitting) and "sequence" (paper-style)
+PROTOCOLS = ("image", "sequence")
+#: how a number's protocol is named in tables, figures and the claims page
+PROTOCOL_LABELS = {"image": "image-disjoint", "sequence": "paper-style (images may repeat)"}
 
 
 @dataclass
@@ -166,6 +183,90 @@ def split_sequences(seq_id: np.ndarray, test_fraction: float = 0.2, seed: int = 
     return ~test, test
 
 
+def split_images(image_id: np.ndarray, strata: np.ndarray | None = None, test_fraction: float = 0.2,
+                 seed: int = 0, *, context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Split rows into train/test **by decoded image**: no image decoded in a test row is decoded in training.
+
+    The unique image ids are partitioned (seeded, independent of row order); a row goes to the side of its
+    image, so every state of a test image is scored and none is fitted on.
+
+    Parameters
+    ----------
+    image_id : (n,) int array
+        Id of the image whose property the row's state is decoded for: the image shown at an encoding step,
+        the *remembered* image (``Recording.memory``) at a memory step.
+    strata : (n,) array or None
+        The decoded property's raw value per row (constant per image). The partition is done inside each
+        value, so every value with at least two images is on both sides (a value with a single image stays in
+        training; its rows are never scored). Pass the finest property (identity) to share one split across
+        location, identity and category decoders.
+    test_fraction : float in (0, 1)
+        Fraction of each stratum's images held out (rounded; at least one each side when possible).
+    seed : int
+        Seed for :func:`numpy.random.default_rng`.
+    context : (n, k) int array or None
+        Optional other images each row's state may still carry (e.g. the whole sequence up to that step).
+        Training rows whose context holds a test image are dropped (the strict form: a test image then never
+        enters fitting in any role). Test rows are unaffected.
+
+    Returns
+    -------
+    train, test : (n,) bool arrays
+        Disjoint masks; every row is in ``test`` exactly when its image is held out. With ``context`` some
+        rows may be in neither.
+    """
+    test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
+    image_id = np.asarray(image_id).ravel()
+    strata = np.zeros(image_id.size, np.int64) if strata is None else np.asarray(strata).ravel()
+    if strata.shape != image_id.shape:
+        raise ConfigError(f"strata has shape {strata.shape}; expected {image_id.shape} like image_id")
+    images, first = np.unique(image_id, return_index=True)
+    img_stratum = strata[first]
+    # an image must carry one value of the stratifying property; two would mean mislabelled rows
+    pairs = np.unique(np.stack([image_id, np.unique(strata, return_inverse=True)[1].ravel()]), axis=1)
+    if pairs.shape[1] != images.size:
+        dup = pairs[0][np.flatnonzero(np.diff(pairs[0]) == 0)[0]]
+        raise ConfigError(f"strata must be constant per image; image {dup} carries two values")
+    rng = np.random.default_rng(seed)
+    held = []
+    for s in np.unique(img_stratum):
+        ids = images[img_stratum == s]
+        n_test = int(round(test_fraction * ids.size))
+        n_test = min(max(n_test, 1), ids.size - 1) if ids.size >= 2 else 0
+        held.append(rng.permutation(ids)[:n_test])
+    held = np.concatenate(held) if held else np.empty(0, image_id.dtype)
+    test = np.isin(image_id, held)
+    train = ~test
+    if context is not None:
+        context = np.asarray(context)
+        if context.ndim == 1:
+            context = context[:, None]
+        if context.shape[0] != image_id.size:
+            raise ConfigError(f"context has {context.shape[0]} rows; expected {image_id.size} like image_id")
+        train &= ~np.isin(context, held).any(axis=1)
+    return train, test
+
+
+def holdout_split(protocol: str, *, image_id: np.ndarray | None = None, strata: np.ndarray | None = None,
+                  seq_id: np.ndarray | None = None, seq_strata: np.ndarray | None = None,
+                  test_fraction: float = 0.2, seed: int = 0,
+                  context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test masks under a named protocol: the one entry point every decoder in the package uses.
+
+    ``protocol="image"`` (primary): :func:`split_images` on ``image_id`` / ``strata`` / ``context``.
+    ``protocol="sequence"`` (paper-style, images may repeat): :func:`split_sequences` on ``seq_id``, stratified
+    by ``seq_strata`` (e.g. the task cell).
+    """
+    check_choice("protocol", protocol, PROTOCOLS)
+    if protocol == "image":
+        if image_id is None:
+            raise ConfigError("protocol='image' needs image_id (the decoded image of each row)")
+        return split_images(image_id, strata, test_fraction, seed, context=context)
+    if seq_id is None:
+        raise ConfigError("protocol='sequence' needs seq_id")
+    return split_sequences(seq_id, test_fraction, seed, stratify=seq_strata)
+
+
 def _check_xy(X, y, name="X"):
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).ravel()
@@ -255,8 +356,8 @@ def score(decoder: LinearDecoder, X: np.ndarray, y: np.ndarray, *, groups: np.nd
     ----------
     decoder : LinearDecoder
     X : (n, H) float array
-        Test inputs from sequences the decoder was **not** fit on (the caller guarantees this; every
-        analysis in this package uses :func:`split_sequences`).
+        Test inputs the decoder was **not** fit on (the caller guarantees this; every analysis in this
+        package splits with :func:`holdout_split`).
     y : (n,) int array
         Raw test labels. Values unseen in training count as wrong.
     groups : (n,) array or None

@@ -69,9 +69,11 @@ def _n_per_condition(w, n_per_condition):
         "n_per_condition", n_per_condition, low=2)
 
 
-def _get_recording(w, run, split: str, n_per_condition: int, seed: int = 12345):
-    """:func:`wmnb.pipeline.recording` (memoised: the last two)."""
-    from ..pipeline import recording
+def _get_recording(w, run, split: str, n_per_condition: int, seed=None):
+    """:func:`wmnb.pipeline.recording` (memoised: the last two); ``seed`` None = the analysis seed."""
+    from ..pipeline import ANALYSIS_SEED, recording
+
+    seed = ANALYSIS_SEED if seed is None else seed
 
     key = (run.key, split, int(n_per_condition), int(seed))
     if key not in _REC_MEMO:

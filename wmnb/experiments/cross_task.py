@@ -11,6 +11,8 @@ Claim: :func:`claim_F2`.
 """
 from __future__ import annotations
 
+from ..pipeline import ANALYSIS_SEED
+
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -76,7 +78,7 @@ def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
             run = _get_run(w, scenario, core, seed, None, progress)
             runs.append(_run_row(run, seed, scenario, core))
             desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed),
-                        recording=dict(split=split, n_per_condition=npc, seed=12345), analysis=params)
+                        recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED), analysis=params)
 
             def compute(run=run, seed=seed):
                 rec = _get_recording(w, run, split, npc)

@@ -26,6 +26,8 @@ Claims (verdict rules in the docstrings): :func:`claim_F4`, :func:`claim_F5`.
 """
 from __future__ import annotations
 
+from ..pipeline import ANALYSIS_SEED
+
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
@@ -41,7 +43,7 @@ __all__ = ["ExperimentTables", "EXPERIMENT_VERSION", "resolve_seeds", "run_table
 
 #: bump when an experiment's computation changes (part of every cache description)
 EXPERIMENT_VERSION = "1"
-VERDICTS = ("holds", "does not hold", "mixed")
+from ..verdicts import VERDICTS  # noqa: E402  (one vocabulary for every claim)
 FEATURES = ("location", "identity", "category")
 
 
@@ -128,7 +130,7 @@ def recording_description(w, split: str) -> dict:
     """What determines the analysis recording besides the run (for cache descriptions)."""
     from ..pipeline import ANALYSIS_SEQUENCES
 
-    return dict(split=split, n_per_condition=ANALYSIS_SEQUENCES[w.profile], seed=12345)
+    return dict(split=split, n_per_condition=ANALYSIS_SEQUENCES[w.profile], seed=ANALYSIS_SEED)
 
 
 def run_table(w, scenario: str, core: str, seeds: Sequence[int], progress: bool = False) -> pd.DataFrame:
@@ -239,12 +241,21 @@ def aggregate(summary: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
 
 
 def claim_dict(claim: str, statement: str, value: float, ci: tuple[float, float], paper: str, verdict: str,
-               details: dict) -> dict:
-    """The claim record every ``claim_F*`` returns."""
+               details: dict, *, protocol: str = "", per_seed: Optional[list] = None,
+               controls: str = "") -> dict:
+    """The claim record every ``claim_*`` returns.
+
+    ``protocol`` names how the held-out number was made (``wmnb.analysis.decoding.PROTOCOL_LABELS``, e.g.
+    "image-disjoint"); ``per_seed`` lists the per-seed (or per-model) values behind the verdict
+    (:func:`wmnb.verdicts.per_seed_values`); ``controls`` says in words which controls ran and whether they
+    passed. All three are shown on the claims page.
+    """
     if verdict not in VERDICTS:
         raise ValueError(f"verdict {verdict!r} not in {VERDICTS}")
+    details = dict(details)
+    details.setdefault("per_seed", per_seed or [])
     return dict(claim=claim, statement=statement, value=float(value), ci_low=float(ci[0]), ci_high=float(ci[1]),
-                paper=paper, verdict=verdict, details=details)
+                paper=paper, verdict=verdict, protocol=protocol, controls=controls, details=details)
 
 
 def _per_seed_tables(w, scenario, core, seeds, kind, analysis_desc, compute_one, split, progress, cache_dir):

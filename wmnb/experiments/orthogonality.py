@@ -28,6 +28,8 @@ Claim: :func:`claim_F3`.
 """
 from __future__ import annotations
 
+from ..pipeline import ANALYSIS_SEED
+
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -138,7 +140,7 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
         for seed in seeds:
             run = _get_run(w, scenario, core, seed, None, progress)
             runs.append(_run_row(run, seed, scenario, core))
-            rec_desc = dict(split=split, n_per_condition=npc, seed=12345)
+            rec_desc = dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED)
             desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), recording=rec_desc,
                         analysis=dict(params, spaces=["projection", "encoding"]))
             # The backbone space depends only on the analysis trials (same for every run of a scenario), not on

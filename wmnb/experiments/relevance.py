@@ -13,6 +13,8 @@ Claim: :func:`claim_F1`.
 """
 from __future__ import annotations
 
+from ..pipeline import ANALYSIS_SEED
+
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -113,7 +115,7 @@ def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str 
             run = _get_run(w, scen, core, seed, feat, progress)
             runs.append(_run_row(run, seed, scen, core, feat))
             desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed),
-                        recording=dict(split=split, n_per_condition=npc, seed=12345), analysis=params)
+                        recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED), analysis=params)
 
             def compute(run=run, seed=seed):
                 rec = _get_recording(w, run, split, npc)
