@@ -68,7 +68,8 @@ def test_swap_tests_smoke(world, cache):
     assert {"fitted_accuracy", "reconstructed_accuracy", "no_rotation_accuracy", "transition"} <= set(rec.columns)
     for claim in (prc.claim_F6(sw), prc.claim_F7(sw)):
         assert claim["verdict"] in dyn.VERDICTS
-        assert set(claim) == {"claim", "statement", "value", "ci_low", "ci_high", "paper", "verdict", "details"}
+        assert set(claim) == {"claim", "statement", "value", "ci_low", "ci_high", "paper", "verdict", "details",
+                                  "protocol", "controls"}
 
 
 def test_perturbation_smoke_reproduces_recording_at_zero(world, cache):
