@@ -22,7 +22,8 @@ def test_rotating_memory_drops_then_realigns_at_executive_step():
     # labels are the remembered stimulus: E(0,0) decoder at the executive step reads stimulus 0, not 2
     row = tab[(tab.stim == 0) & (tab.step == 2)].iloc[0]
     assert row["kind"] == "executive" and row["accuracy"] > 0.45
-    assert (tab["n_test"] == 180).all() and (tab["chance"] == 0.25).all()
+    assert (abs(tab["n_test"] - 180) <= 3).all() and (tab["chance"] == 0.25).all()   # image split: ~20 %
+    assert set(tab["protocol"]) == {"image-disjoint"}
 
 
 def test_encoding_transfer_shared_vs_position_specific():

@@ -31,7 +31,7 @@ def test_orthogonal_vs_collinear_and_null():
     Xo, y = _space(rng, B, T, H, C, "orthogonal")
     Xc, _ = _space(np.random.default_rng(1), B, T, H, C, "collinear")
     tab = orthogonality({"orth": Xo, "coll": Xc}, {"location": y}, None, None, np.arange(B),
-                        properties=("location",), n_null=5)
+                        properties=("location",), n_null=5, protocol="sequence")
     o = tab.set_index("space")
     # orthogonal class directions: normals along centred simplex -> O = 1 - 1/(C-1), normalised ~ 1
     assert o.loc["orth", "O"] == pytest.approx(1 - 1 / (C - 1), abs=0.03)
@@ -53,7 +53,7 @@ def test_noise_space_matches_null():
     y = rng.integers(0, 4, (B, 1))
     X = rng.normal(size=(B, 1, H))
     t = orthogonality({"noise": X}, {"category": y}, None, None, np.arange(B), properties=("category",),
-                      n_null=8).iloc[0]
+                      n_null=8, image_id=np.arange(B)).iloc[0]          # image-disjoint (each row its image)
     assert abs(t["O_minus_null"]) < 4 * t["O_null_sd"] + 0.02
     assert t["accuracy"] < 0.45
 

@@ -16,3 +16,24 @@ def test_colab_notebook_installs_wmnb_first_and_keeps_parameters_cell():
     nb = colab_notebook(src)
     assert "pip" in nb.cells[0].source and "google.colab" in nb.cells[0].source
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+def test_repository_address_comes_from_config_and_placeholder_means_no_link(tmp_path):
+    from wmnb.colab import colab_url, repository_url, setup_source
+
+    cfg = tmp_path / "_config.yml"
+    cfg.write_text("repository:\n  url: https://github.com/wmnb/wmnb\n")
+    assert repository_url(cfg) is None
+    cfg.write_text("title: x\n")
+    assert repository_url(cfg) is None
+    cfg.write_text("repository:\n  url: https://github.com/someone/wmnb-book.git\n")
+    url = repository_url(cfg)
+    assert url == "https://github.com/someone/wmnb-book"
+    assert colab_url("book/01_stimuli.md", url) == (
+        "https://colab.research.google.com/github/someone/wmnb-book/blob/main/notebooks/01_stimuli.ipynb")
+    assert "git+https://github.com/someone/wmnb-book@main" in setup_source(url)
+    assert "RuntimeError" in setup_source(None) and "pip install -e" in setup_source(None)
+    import pytest as _pytest
+    from wmnb.errors import ConfigError
+    with _pytest.raises(ConfigError, match="repository.url"):
+        colab_url("book/01_stimuli.md", "https://gitlab.com/a/b")

@@ -10,7 +10,7 @@ MODULES = (
     "wmnb.recording", "wmnb.pipeline", "wmnb.analysis.probes", "wmnb.analysis.decoding",
     "wmnb.analysis.task_relevance", "wmnb.analysis.cross_task", "wmnb.analysis.orthogonality",
     "wmnb.analysis.dynamics", "wmnb.analysis.procrustes", "wmnb.analysis.perturbation", "wmnb.analysis.stats",
-    "wmnb.book", "wmnb.errors", "wmnb.cache",
+    "wmnb.verdicts", "wmnb.claims", "wmnb.params", "wmnb.book", "wmnb.errors", "wmnb.cache",
 )
 
 

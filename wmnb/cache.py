@@ -4,6 +4,10 @@ Every cached artefact (stimulus sets, feature banks, trained runs) lives in a fo
 its canonical config plus the package's cache version. Files are written to a temporary name and renamed,
 so an interrupted write never leaves a half file under the real name; a manifest of per-file sha256 is
 written last and checked on load, so a corrupted cache is detected (and rebuilt by the caller), never used.
+
+Files an entry holds *before* its manifest exists (a training run's resume checkpoints) carry their own
+sha256 in a sidecar file written after them and are verified before they are read
+(:mod:`wmnb.training`); file names starting with "." (temporary files) are never listed in a manifest.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Each finding F1-F9 (see the design notes) has a ``claim_F*`` function in :mod:`wmnb.experiments` (F9 is
 here) that returns one record ``{claim, statement, value, ci_low, ci_high, paper, verdict, details}``; the
-verdict ("holds" / "does not hold" / "mixed") is decided by the rule in that function's docstring from our
+verdict (:data:`wmnb.verdicts.VERDICTS`: holds / does not hold / mixed / inconclusive) is decided by the rule in that function's docstring from our
 numbers, never written by hand. :func:`collect` runs them all on cached runs (training and analyses are
 shared with the chapters through the run and result caches) and :func:`write_json` writes the table that
 ``_build/claims.json`` holds.
@@ -30,8 +30,9 @@ def claim_F9(w, cores: Iterable[str] = ("gru",), scenario: str = "MTMF", *, seed
     Per trained run (each core x seed): masked accuracy on the novel-angle and novel-identity splits at the end
     of training. ``value`` = mean over runs of (novel angle - novel identity), with a t interval across runs.
 
-    Rule: "holds" when the interval's lower end is above ``margin`` (or, with one run, the gap itself is);
-    "does not hold" when the upper end is below 0 (gap reversed); "mixed" otherwise.
+    Rule: "holds" when the interval's lower end is above ``margin``; "does not hold" when its upper end is
+    below ``margin`` (the gap is smaller than the claim needs, or reversed); "inconclusive" when the interval
+    straddles ``margin`` or there are too few runs for one.
     """
     from .pipeline import seeds_for, trained_run
 
@@ -50,59 +51,87 @@ def claim_F9(w, cores: Iterable[str] = ("gru",), scenario: str = "MTMF", *, seed
 def f9_from_table(table: pd.DataFrame, *, scenario: str = "MTMF", margin: float = 0.03) -> dict:
     """The F9 record from a table of runs (columns core, seed, novel_angle, novel_identity); rule as
     :func:`claim_F9`."""
+    from .verdicts import interval_verdict, per_seed_values
+
     gap = table.novel_angle - table.novel_identity
     value, lo, hi = mean_t_interval(gap)
-    if np.isfinite(lo):
-        verdict = "holds" if lo > margin else "does not hold" if hi < 0 else "mixed"
-    else:
-        verdict = "holds" if value > margin else "does not hold" if value < 0 else "mixed"
+    verdict = interval_verdict(lo, hi, margin)
     cores = sorted(set(table.core))
     statement = (f"Novel-angle minus novel-identity masked accuracy ({scenario}, "
                  f"{', '.join(cores)}; {len(table)} runs): {value:.3f}")
+    per_seed = per_seed_values(table.seed, gap, label=table.core)
     return dict(claim="F9", statement=statement, value=value, ci_low=lo, ci_high=hi, paper=PAPER_F9,
-                verdict=verdict, details=dict(rule=claim_F9.__doc__.split("Rule: ")[1].strip(),
-                                              value_name="novel-angle minus novel-identity masked accuracy",
-                                              runs=table.round(4).to_dict("records")))
+                verdict=verdict, protocol="held-out pools (novel angle vs novel identity)", controls="",
+                details=dict(rule=claim_F9.__doc__.split("Rule: ")[1].strip(),
+                             value_name="novel-angle minus novel-identity masked accuracy",
+                             per_seed=per_seed, runs=table.round(4).to_dict("records")))
 
 
-def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_core: str = "gru",
+def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores: Optional[Sequence[str]] = None,
             seeds=None, stsf_features: Optional[Sequence[str]] = None,
             only: Optional[Sequence[str]] = None) -> list[dict]:
     """Every claim record, computed on the world ``w`` (runs and analyses come from the caches when present).
 
-    ``cores`` are compared where the paper compares architectures (F2, F3); the memory-dynamics claims
-    (F4-F8) use ``dynamics_core`` (the paper's Fig. 4 model is an MTMF GRU). ``stsf_features`` are the
-    single-task models of F1 (None: one per task feature).
+    ``cores`` are compared where the paper compares architectures (F2, F3, F9); the memory-dynamics claims
+    (F4-F8) are made once per core of ``dynamics_cores`` (None: the same ``cores``), each record's claim id
+    naming its core ("F6 (lstm)"). ``stsf_features`` are the single-task models of F1 (None: one per task
+    feature).
     """
     from .experiments import cross_task, dynamics, orthogonality, perturbation, procrustes, relevance
 
     kw = {} if seeds is None else dict(seeds=tuple(seeds))
+    dyn_cores = tuple(cores) if dynamics_cores is None else tuple(dynamics_cores)
     makers = {
         "F1": lambda: relevance.claim_F1(w, stsf_features=stsf_features, **kw),
         "F2": lambda: cross_task.claim_F2(w, cores=tuple(cores), **kw),
         "F3": lambda: orthogonality.claim_F3(w, cores=tuple(cores), **kw),
-        "F4": lambda: dynamics.claim_F4(w, "MTMF", dynamics_core, **kw),
-        "F5": lambda: dynamics.claim_F5(w, "MTMF", dynamics_core, **kw),
-        "F6": lambda: procrustes.claim_F6(w, "MTMF", dynamics_core, **kw),
-        "F7": lambda: procrustes.claim_F7(w, "MTMF", dynamics_core, **kw),
-        "F8": lambda: perturbation.claim_F8(w, "MTMF", dynamics_core, **kw),
-        "F9": lambda: claim_F9(w, cores=tuple(cores), **kw),
     }
+    for cid, fn in (("F4", lambda c: dynamics.claim_F4(w, "MTMF", c, **kw)),
+                    ("F5", lambda c: dynamics.claim_F5(w, "MTMF", c, **kw)),
+                    ("F6", lambda c: procrustes.claim_F6(w, "MTMF", c, **kw)),
+                    ("F7", lambda c: procrustes.claim_F7(w, "MTMF", c, **kw)),
+                    ("F8", lambda c: perturbation.claim_F8(w, "MTMF", c, **kw))):
+        for c in dyn_cores:
+            makers[f"{cid} ({c})"] = (lambda fn=fn, c=c: fn(c))
+    makers["F9"] = lambda: claim_F9(w, cores=tuple(cores), **kw)
     out = []
     for cid, make in makers.items():
-        if only and cid not in only:
+        if only and cid.split(" ")[0] not in only and cid not in only:
             continue
-        rec = make()
-        if rec.get("verdict") not in VERDICTS:
-            raise ValueError(f"claim {cid} returned verdict {rec.get('verdict')!r}; expected one of {VERDICTS}")
-        out.append(rec)
+        for rec in _as_records(make()):
+            if rec.get("verdict") not in VERDICTS:
+                raise ValueError(f"claim {cid} returned verdict {rec.get('verdict')!r}; expected one of {VERDICTS}")
+            if " (" in cid and "(" not in rec["claim"]:
+                rec = {**rec, "claim": f"{rec['claim']} ({cid.split('(')[1]}"}
+            out.append(rec)
     return out
 
 
+def _as_records(x) -> list[dict]:
+    """A claim function may return one record or a list of them (e.g. one per architecture)."""
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
 def table(records: list[dict]) -> pd.DataFrame:
-    """The claims as a tidy table: claim, statement, measure, value, ci_low, ci_high, paper, verdict."""
-    cols = ["claim", "statement", "measure", "value", "ci_low", "ci_high", "paper", "verdict"]
-    return pd.DataFrame([{**{c: r.get(c) for c in cols}, "measure": measure(r)} for r in records], columns=cols)
+    """The claims as a tidy table: claim, statement, measure, protocol, value, ci_low, ci_high, per_seed,
+    controls, paper, verdict."""
+    cols = ["claim", "statement", "measure", "protocol", "value", "ci_low", "ci_high", "per_seed", "controls",
+            "paper", "verdict"]
+    return pd.DataFrame([{**{c: r.get(c) for c in cols}, "measure": measure(r), "per_seed": per_seed_text(r)}
+                         for r in records], columns=cols)
+
+
+def per_seed_text(record: dict, digits: int = 3) -> str:
+    """The per-seed values behind a verdict as short text ("s0 0.812 · s1 0.790"), "" when absent."""
+    vals = record.get("details", {}).get("per_seed") or []
+    parts = []
+    for v in vals:
+        if not isinstance(v, dict) or "value" not in v:
+            continue
+        who = (f"{v['model']} " if v.get("model") else "") + (f"s{v['seed']}" if "seed" in v else "")
+        x = v["value"]
+        parts.append(f"{who} {x:.{digits}f}" if isinstance(x, (int, float)) and np.isfinite(x) else f"{who} —")
+    return " · ".join(p.strip() for p in parts)
 
 
 def measure(record: dict) -> str:
@@ -125,8 +154,11 @@ def _jsonable(x):
 
 
 def write_json(records: list[dict], path, *, meta: Optional[dict] = None) -> None:
-    """Write the claims (``claim, statement, measure, value, interval [lo, hi], paper, verdict``) atomically."""
-    rows = [dict(claim=r["claim"], statement=r["statement"], measure=measure(r), value=r.get("value"),
-                 interval=[r.get("ci_low"), r.get("ci_high")], paper=r.get("paper"), verdict=r["verdict"])
+    """Write the claims (``claim, statement, measure, protocol, value, interval [lo, hi], per_seed, controls,
+    paper, verdict``) atomically."""
+    rows = [dict(claim=r["claim"], statement=r["statement"], measure=measure(r), protocol=r.get("protocol", ""),
+                 value=r.get("value"), interval=[r.get("ci_low"), r.get("ci_high")],
+                 per_seed=r.get("details", {}).get("per_seed", []), controls=r.get("controls", ""),
+                 paper=r.get("paper"), verdict=r["verdict"])
             for r in records]
     atomic_write_json(path, _jsonable({"claims": rows, "meta": meta or {}}))

@@ -20,17 +20,25 @@ def _stimulus_args(p: argparse.ArgumentParser) -> None:
                    help="identities per category (K; default: the profile's, 12 at quick)")
     p.add_argument("--image-size", type=int, default=224, help="image side in pixels")
     p.add_argument("--seed", type=int, default=0, help="seed of the procedural meshes")
-    p.add_argument("--shapenet-root", type=Path, default=None, help="local ShapeNetCore.v2 folder")
+    p.add_argument("--shapenet-root", type=Path, default=None,
+                   help="local ShapeNetCore.v2 folder (with --source shapenet)")
 
 
-def _stimulus_config(args):
+def _stimulus_params(args, profile: str = "quick") -> dict:
+    """The stimulus parameters of a command, by their :func:`wmnb.params.check` names."""
+    return dict(source=args.source, shapenet_root=args.shapenet_root, identities_per_category=args.identities,
+                image_size=args.image_size, seed=args.seed, profile=profile, cache_dir=args.cache_dir)
+
+
+def _stimulus_config(p: dict):
+    """The StimulusConfig of parameters already validated by :func:`wmnb.params.check`."""
+    from .pipeline import PROFILE_WORLD
     from .stimuli import StimulusConfig
 
-    k = 12 if args.identities is None else args.identities
-    kw = dict(source=args.source, identities_per_category=k, image_size=args.image_size, seed=args.seed)
-    if args.shapenet_root is not None:
-        kw["shapenet_root"] = str(args.shapenet_root)
-    return StimulusConfig(**kw)
+    k = p["identities_per_category"]
+    k = PROFILE_WORLD[p["profile"]]["identities_per_category"] if k is None else k
+    return StimulusConfig(identities_per_category=k, image_size=p["image_size"], seed=p["seed"],
+                          **p["sources"].stimulus_kwargs())
 
 
 def cmd_assets(args) -> int:
@@ -42,20 +50,24 @@ def cmd_assets(args) -> int:
 
 
 def cmd_stimuli(args) -> int:
+    from .params import check
     from .stimuli import build_stimulus_set
 
-    cfg = _stimulus_config(args)
-    s = build_stimulus_set(cfg, cache_dir=args.cache_dir)
+    p = check(**_stimulus_params(args))  # every parameter, before any rendering
+    s = build_stimulus_set(_stimulus_config(p), cache_dir=args.cache_dir)
     print(f"stimulus set {s.hash}: {len(s.meta)} images")
     print(s.summary().to_string())
     return 0
 
 
 def cmd_features(args) -> int:
+    from .params import check
     from .perception import compute_feature_bank
     from .stimuli import build_stimulus_set
 
-    s = build_stimulus_set(_stimulus_config(args), cache_dir=args.cache_dir)
+    # every parameter (the backbone and device too) before the stimulus set is rendered
+    p = check(**_stimulus_params(args), backbone=args.backbone, device=args.device)
+    s = build_stimulus_set(_stimulus_config(p), cache_dir=args.cache_dir)
     fb = compute_feature_bank(s, backbone=args.backbone, cache_dir=args.cache_dir, device=args.device)
     print(f"feature bank {fb.key}: maps {tuple(fb.maps.shape)} {fb.maps.dtype}, pooled {tuple(fb.pooled.shape)}")
     return 0
@@ -63,13 +75,17 @@ def cmd_features(args) -> int:
 
 def cmd_train(args) -> int:
     from . import pipeline
+    from .params import check
 
-    # validate the whole training config before rendering or computing features
+    # the whole config (world, training, cross-parameter rules) before rendering, features or a run folder
     kw = dict(feature=args.feature, readout=args.readout, attention=args.attention)
+    if args.seq_len is not None:
+        kw["seq_len"] = args.seq_len
+    p = check(**_stimulus_params(args, args.profile), backbone=args.backbone, device=args.device,
+              scenario=args.scenario, core=args.core, train_seed=args.train_seed, **kw)
     if args.device:
         kw["device"] = args.device
-    pipeline.train_config(args.scenario, args.core, profile=args.profile, seed=args.train_seed, **kw)
-    w = pipeline.world(source=args.source, identities_per_category=args.identities,
+    w = pipeline.world(source=p["sources"], identities_per_category=args.identities,
                        image_size=args.image_size, seed=args.seed, backbone=args.backbone,
                        profile=args.profile, cache_dir=args.cache_dir, progress=True)
     run = pipeline.trained_run(w, args.scenario, args.core, seed=args.train_seed, cache_dir=args.cache_dir, **kw)
@@ -138,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--attention", default="none", help="none | task | dual (with --readout attention)")
     t.add_argument("--profile", default="quick", help="smoke | quick | paper")
     t.add_argument("--train-seed", type=int, default=0)
+    t.add_argument("--seq-len", type=int, default=None, help="N-back sequence length (default 6)")
     t.add_argument("--device", default=None)
     _cache_arg(t)
     t.set_defaults(func=cmd_train)
@@ -157,13 +174,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .errors import AssetError, ConfigError
+    from .errors import AssetError, ConfigError, TrainingError
 
     try:
         return int(args.func(args) or 0)
     except (ConfigError, AssetError) as exc:
         print(f"wmnb {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except TrainingError as exc:
+        print(f"wmnb {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

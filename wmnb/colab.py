@@ -9,34 +9,73 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import ConfigError
+
 from .book import ROOT
 
-#: where the package is installed from on Colab (the public repository of this book)
-REPOSITORY = "wmnb/wmnb"
 BRANCH = "main"
 NOTEBOOK_DIR = ROOT / "notebooks"
+CONFIG = ROOT / "_config.yml"
+#: repository addresses that mean "not set yet": links built from them would point at nothing
+PLACEHOLDERS = ("", "https://github.com/wmnb/wmnb")
 
-SETUP_SOURCE = f"""\
+
+def repository_url(config: Path = CONFIG) -> str | None:
+    """The book's public repository (``repository.url`` in ``_config.yml``, the one setting that Jupyter Book's
+    own buttons use too), or None while it is unset or still the placeholder."""
+    import yaml
+
+    url = ((yaml.safe_load(Path(config).read_text()) or {}).get("repository") or {}).get("url") or ""
+    url = str(url).strip().rstrip("/")
+    if url.endswith(".git"):
+        url = url[:-4]
+    return None if url in PLACEHOLDERS else url
+
+
+def _github_path(url: str) -> str:
+    """``owner/name`` of a GitHub address (Colab opens notebooks from GitHub only)."""
+    prefix = "https://github.com/"
+    if not url.startswith(prefix) or url[len(prefix):].count("/") != 1:
+        raise ConfigError(f"repository.url={url!r} in _config.yml is not allowed; Colab links need "
+                          f"'https://github.com/<owner>/<name>'")
+    return url[len(prefix):]
+
+
+def setup_source(url: str | None) -> str:
+    """The Colab setup cell: install wmnb from ``url`` (or say plainly that the address is not set)."""
+    if url is None:
+        install = ('    raise RuntimeError("This notebook was generated before the book\'s repository address was set '
+                   '(repository.url in _config.yml); install wmnb from your own clone: pip install -e .[book]")')
+    else:
+        install = ('    subprocess.run([sys.executable, "-m", "pip", "install", "-q",\n'
+                   f'                    "wmnb[book] @ git+{url}@{BRANCH}"], check=True)')
+    return f"""\
 # Setup: on Colab, install wmnb (the package behind this book); elsewhere use the project's venv.
 import sys
 if "google.colab" in sys.modules:
     import subprocess
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "wmnb[book] @ git+https://github.com/{REPOSITORY}@{BRANCH}"], check=True)
+{install}
     # the default stimuli need the Debian/Ubuntu mesh packages: refresh apt lists, then fetch them
     subprocess.run(["apt-get", "update", "-qq"], check=False)
     subprocess.run([sys.executable, "-m", "wmnb.cli", "assets"], check=True)"""
 
 
-def colab_url(source: str | Path) -> str:
-    """The "Open in Colab" address of a chapter's committed notebook."""
+def colab_url(source: str | Path, url: str | None = None) -> str | None:
+    """The "Open in Colab" address of a chapter's committed notebook (None while the repository is unset)."""
+    url = repository_url() if url is None else url
+    if url is None:
+        return None
     name = Path(source).with_suffix(".ipynb").name
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/notebooks/{name}"
+    return f"https://colab.research.google.com/github/{_github_path(url)}/blob/{BRANCH}/notebooks/{name}"
 
 
 def badge_markdown(source: str | Path) -> str:
+    """The chapter's "Open in Colab" line, or "" while the repository address is unset (no dead links)."""
+    href = colab_url(source)
+    if href is None:
+        return ""
     # a text link, not the usual badge image: the book must render without any remote image
-    return (f"**[Open this chapter in Colab]({colab_url(source)})** — run it yourself with other parameters "
+    return (f"**[Open this chapter in Colab]({href})** — run it yourself with other parameters "
             "(the first cell installs wmnb; a GPU is used when present).")
 
 
@@ -46,7 +85,7 @@ def colab_notebook(source: str | Path):
     import nbformat
 
     nb = jupytext.read(Path(source))
-    setup = nbformat.v4.new_code_cell(SETUP_SOURCE)
+    setup = nbformat.v4.new_code_cell(setup_source(repository_url()))
     setup.metadata["tags"] = ["colab-setup"]
     nb.cells.insert(0, setup)
     nb.metadata.pop("jupytext", None)

@@ -50,22 +50,25 @@ class World:
                 f"{len(self.stimuli.meta)} images, backbone={self.features.backbone})")
 
 
-def world(source: str = "debian", identities_per_category: Optional[int] = None, image_size: int = 224,
+def world(source="debian", identities_per_category: Optional[int] = None, image_size: int = 224,
           seed: int = 0, backbone: str = "efficientnet_lite0", profile: str = "quick",
-          cache_dir=None, progress: bool = False) -> World:
+          cache_dir=None, progress: bool = False, *, shapenet_root=None) -> World:
     """Build (or load) the stimulus set and its feature bank.
 
+    ``source`` is a source name or a :class:`wmnb.stimuli.SourceSettings` (source + ``shapenet_root``);
     ``identities_per_category=None`` takes the profile's K (:data:`PROFILE_WORLD`). Every parameter is
-    validated before anything is rendered or computed.
+    validated (:func:`wmnb.params.check`) before anything is rendered or computed.
     """
-    from .perception import check_backbone, compute_feature_bank
+    from .params import check
+    from .perception import compute_feature_bank
     from .stimuli import StimulusConfig, build_stimulus_set
 
-    check_choice("profile", profile, PROFILES)
+    p = check(source=source, shapenet_root=shapenet_root, identities_per_category=identities_per_category,
+              image_size=image_size, seed=seed, backbone=backbone, profile=profile, cache_dir=cache_dir)
     k = PROFILE_WORLD[profile]["identities_per_category"] if identities_per_category is None \
-        else identities_per_category
-    cfg = StimulusConfig(source=source, identities_per_category=k, image_size=image_size, seed=seed)
-    check_backbone(backbone)
+        else p["identities_per_category"]
+    cfg = StimulusConfig(identities_per_category=k, image_size=image_size, seed=seed,
+                         **p["sources"].stimulus_kwargs())
     stim = build_stimulus_set(cfg, cache_dir=cache_dir, progress=progress)
     fb = compute_feature_bank(stim, backbone=backbone, cache_dir=cache_dir, progress=progress)
     return World(stim, fb, profile)

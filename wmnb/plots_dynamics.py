@@ -13,8 +13,8 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "FONT", "claim_markdown", "plot_cross_time", "plot_executive_bars", "plot_transfer",
-           "plot_reconstruction", "plot_swaps", "plot_perturbation"]
+__all__ = ["PALETTE", "FONT", "claim_markdown", "plot_cross_time", "plot_executive_bars", "plot_equal_age",
+           "plot_transfer_matrices", "plot_transfer_summary", "plot_core_comparison"]
 
 #: Okabe-Ito palette (colour-blind safe)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -22,7 +22,8 @@ FONT = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fon
         "xtick.labelsize": 10, "ytick.labelsize": 10}
 CHANCE_STYLE = dict(color="0.45", ls="--", lw=1.2)
 FEATURE_ORDER = ("location", "identity", "category")
-VERDICT_MARK = {"holds": "✅ holds", "does not hold": "❌ does not hold", "mixed": "⚠️ mixed"}
+VERDICT_MARK = {"holds": "✅ holds", "does not hold": "❌ does not hold", "mixed": "⚠️ mixed",
+                "inconclusive": "❔ inconclusive"}
 
 
 def _fmt(x, nd=3):
@@ -34,8 +35,9 @@ def claim_markdown(claim: dict, nd: int = 3) -> str:
     ci = (f" [95 % CI {_fmt(claim['ci_low'], nd)}, {_fmt(claim['ci_high'], nd)}]"
           if np.isfinite(claim["ci_low"]) else " (no CI: one seed)")
     name = claim.get("details", {}).get("value_name", "value")
+    proto = f" Protocol: {claim['protocol']}." if claim.get("protocol") else ""
     return (f"**{claim['claim']} — {VERDICT_MARK.get(claim['verdict'], claim['verdict'])}.** {claim['statement']} "
-            f"Here: {name} = **{_fmt(claim['value'], nd)}**{ci}. Paper: {claim['paper']}.")
+            f"Here: {name} = **{_fmt(claim['value'], nd)}**{ci}.{proto} Paper: {claim['paper']}.")
 
 
 def _bounds(df: pd.DataFrame, v: str, fallback: Optional[tuple[str, str]] = None):
@@ -145,161 +147,162 @@ def plot_executive_bars(aggregated: pd.DataFrame):
     return fig
 
 
-def plot_transfer(matrix: pd.DataFrame, aggregated: pd.DataFrame):
-    """Fig. 4d: E(i,i) -> E(j,j) accuracy matrices (one per task feature) and validation vs generalisation."""
-    import matplotlib.pyplot as plt
+def plot_equal_age(equal_agg: pd.DataFrame):
+    """F4 at equal memory age: executive step of the N = a task vs memory step at age a in N > a tasks.
 
-    feats = _features(matrix)
-    with _style():
-        fig = plt.figure(figsize=(3.4 * len(feats) + 5.0, 3.9))
-        gs = fig.add_gridspec(1, len(feats) + 3, width_ratios=[1] * len(feats) + [0.06, 0.25, 1.25], wspace=0.35)
-        axes = [fig.add_subplot(gs[0, k]) for k in range(len(feats))] + [fig.add_subplot(gs[0, len(feats) + 2])]
-        cax = fig.add_subplot(gs[0, len(feats)])
-        im = None
-        for k, (ax, f) in enumerate(zip(axes, feats)):
-            g = matrix[matrix["task_feature"] == f]
-            nv = g["n"].iloc[0]
-            g = g[g["n"] == nv]
-            T = int(max(g["train_stim"].max(), g["test_stim"].max())) + 1
-            M = np.full((T, T), np.nan)
-            M[g["train_stim"].astype(int), g["test_stim"].astype(int)] = g["accuracy_mean"]
-            im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", origin="upper")
-            for i in range(T):
-                for j in range(T):
-                    if np.isfinite(M[i, j]):
-                        ax.text(j, i, f"{M[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                                color="w" if M[i, j] < 0.6 else "k")
-            ax.set_xticks(range(T))
-            ax.set_yticks(range(T))
-            ax.set_xlabel("test stimulus j")
-            if k == 0:
-                ax.set_ylabel("train stimulus i")
-            ax.set_title(f"{f} tasks\n(chance {g['chance_mean'].mean():.2f})", fontsize=10)
-        fig.colorbar(im, cax=cax, label="held-out accuracy")
-        ax = axes[-1]
-        df = aggregated.copy()
-        df["_o"] = df["task_feature"].map({f: k for k, f in enumerate(FEATURE_ORDER)}).fillna(9)
-        df = df.sort_values(["_o", "n"]).reset_index(drop=True)
-        x = np.arange(len(df))
-        pairs = [("validation", "validation (i = j)"), ("generalisation", "generalisation (i ≠ j)")]
-        for k, (v, lab) in enumerate(pairs):
-            m, err = _bounds(df, v)
-            ax.bar(x + (k - 0.5) * 0.38, m, 0.38, yerr=err, capsize=2, color=PALETTE[k], label=lab)
-        for xi, c in zip(x, df["chance_mean"]):
-            ax.plot([xi - 0.4, xi + 0.4], [c, c], **CHANCE_STYLE)
-        ax.set_xticks(x, [f"{f}" + (f" {n}-back" if n else "") for f, n in zip(df["task_feature"], df["n"])],
-                      rotation=30, ha="right")
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("accuracy")
-        ax.legend(frameon=False, loc="upper right", fontsize=9)
-        ax.set_title(_seed_note(df, False), fontsize=10)
-        fig.subplots_adjust(bottom=0.22)
-    return fig
-
-
-def plot_reconstruction(recon: pd.DataFrame):
-    """Fig. 4f: fitted vs Procrustes-reconstructed vs unrotated decoders, per task cell and transition type.
-
-    ``recon``: ``extra["reconstruction_aggregated"]`` of :func:`wmnb.experiments.procrustes.swap_tests`.
+    ``equal_agg``: ``extra["equal_age_aggregated"]`` of :func:`wmnb.experiments.dynamics.cross_time`. Left: the
+    controlled measure (rows whose shown stimulus differs from the remembered one, shown class excluded;
+    chance 1 / (C - 1)); right: all rows (the paper's accuracy; match trials included; chance 1 / C).
     """
     import matplotlib.pyplot as plt
 
-    df = recon.copy()
+    df = equal_agg.copy()
     df["_o"] = df["task_feature"].map({f: k for k, f in enumerate(FEATURE_ORDER)}).fillna(9)
-    df = df.sort_values(["_o", "n", "transition"]).reset_index(drop=True)
-    kinds = [("fitted_accuracy", "fitted W(i, j+1)"), ("reconstructed_accuracy", "reconstructed R·W(i, j)"),
-             ("no_rotation_accuracy", "no rotation (control)")]
+    df = df.sort_values(["_o", "age"]).reset_index(drop=True)
     x = np.arange(len(df))
-    wd = 0.26
+    wd = 0.38
+    panels = [(("executive", "memory", "chance"), "shown ≠ remembered, shown class excluded"),
+              (("executive_all", "memory_all", "chance_all"), "all rows (match trials included)")]
     with _style():
-        fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(df) + 2), 3.8))
-        for k, (v, lab) in enumerate(kinds):
-            m, err = _bounds(df, v)
-            ax.bar(x + (k - 1) * wd, m, wd, yerr=err, capsize=2, color=PALETTE[k], label=lab)
-        for xi, c in zip(x, df["chance_mean"]):
-            ax.plot([xi - 1.5 * wd, xi + 1.5 * wd], [c, c], **CHANCE_STYLE)
-        ax.plot([], [], **CHANCE_STYLE, label="chance")
-        ax.set_xticks(x, [f"{f[:3]} {n}-back\n{t}" for f, n, t in zip(df["task_feature"], df["n"], df["transition"])],
-                      fontsize=9)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("held-out accuracy at step j+1")
-        ax.legend(ncol=2, frameon=False, loc="upper right")
-        ax.set_title(f"Procrustes reconstruction of the next-step decoder ({_seed_note(df, False)})")
+        fig, axes = plt.subplots(1, 2, figsize=(max(9, 1.5 * len(df) + 4), 3.9), sharey=True)
+        for ax, ((e, m, c), title) in zip(axes, panels):
+            for k, (v, lab) in enumerate(((e, "executive step, N = a"), (m, "memory step, N > a"))):
+                mean, err = _bounds(df, v)
+                ax.bar(x + (k - 0.5) * wd, mean, wd, yerr=err, capsize=2, color=PALETTE[k], label=lab)
+            for xi, ch in zip(x, df[f"{c}_mean"]):
+                ax.plot([xi - 0.45, xi + 0.45], [ch, ch], **CHANCE_STYLE)
+            ax.set_xticks(x, [f"{f[:3]}, age {a}\n(N={a} vs {nm})" for f, a, nm in
+                              zip(df["task_feature"], df["age"], df["n_memory"])], fontsize=9)
+            ax.set_ylim(0, 1.05)
+            ax.set_title(title, fontsize=11)
+        axes[0].set_ylabel("accuracy on the remembered stimulus")
+        axes[0].plot([], [], **CHANCE_STYLE, label="chance")
+        axes[0].legend(frameon=False, loc="upper right", fontsize=9)
+        fig.suptitle(f"Encoding decoder at equal memory age ({_seed_note(df, False)})", y=1.0)
         fig.tight_layout()
     return fig
 
 
-def plot_swaps(aggregated: pd.DataFrame):
-    """Fig. 4g: swap tests per task cell (``aggregated`` of :func:`wmnb.experiments.procrustes.swap_tests`)."""
+def plot_transfer_matrices(matrix: pd.DataFrame, column: str = "accuracy"):
+    """The whole E(i,i) -> E(j,j) matrix per (task feature, N): rows train position i, columns test position j.
+
+    ``matrix``: ``extra["matrix"]`` of :func:`wmnb.experiments.dynamics.encoding_transfer`; ``column``:
+    ``"accuracy"`` (raw states), ``"accuracy_centred"`` (per-step centred) or ``"overlap"`` (principal-angle
+    overlap; the diagonal is the split-half ceiling).
+    """
+    import matplotlib.pyplot as plt
+
+    feats = _features(matrix)
+    ns = sorted(matrix["n"].unique())
+    label = {"accuracy": "held-out accuracy (raw)", "accuracy_centred": "held-out accuracy (step-centred)",
+             "overlap": "subspace overlap (mean cos²)"}.get(column, column)
+    with _style():
+        fig, axes = plt.subplots(len(feats), len(ns), figsize=(2.9 * len(ns) + 1.2, 3.0 * len(feats)),
+                                 squeeze=False, gridspec_kw=dict(hspace=0.45))
+        im = None
+        for a, f in enumerate(feats):
+            for b, nv in enumerate(ns):
+                ax = axes[a, b]
+                g = matrix[(matrix["task_feature"] == f) & (matrix["n"] == nv)]
+                if g.empty or f"{column}_mean" not in g:
+                    ax.set_axis_off()
+                    continue
+                T = int(max(g["train_stim"].max(), g["test_stim"].max())) + 1
+                M = np.full((T, T), np.nan)
+                M[g["train_stim"].astype(int), g["test_stim"].astype(int)] = g[f"{column}_mean"]
+                im = ax.imshow(M, vmin=0, vmax=1, cmap="viridis", origin="upper")
+                for i in range(T):
+                    for j in range(T):
+                        if np.isfinite(M[i, j]):
+                            ax.text(j, i, f"{M[i, j]:.2f}"[1:] if M[i, j] < 1 else "1", ha="center", va="center",
+                                    fontsize=7, color="w" if M[i, j] < 0.6 else "k")
+                ax.axhline(0.5, color="w", lw=1)
+                ax.axvline(0.5, color="w", lw=1)
+                ax.set_xticks(range(T))
+                ax.set_yticks(range(T))
+                title = f"{f} {nv}-back" if nv else f"{f} (N pooled)"
+                if column != "overlap":
+                    title += f" (chance {g['chance_mean'].mean():.2f})"
+                ax.set_title(title, fontsize=9)
+                if b == 0:
+                    ax.set_ylabel("train position i")
+                if a == len(feats) - 1:
+                    ax.set_xlabel("test position j")
+        if im is not None:
+            fig.colorbar(im, ax=axes, shrink=0.6, label=label)
+        fig.suptitle(f"E(i,i) → E(j,j): {label}; lines set step 0 apart", y=1.0)
+    return fig
+
+
+def plot_transfer_summary(aggregated: pd.DataFrame):
+    """F5 per (task feature, N): validation vs generalisation (positions >= 1), raw and step-centred, and the
+    principal-angle overlap relative to its split-half ceiling.
+
+    ``aggregated``: :func:`wmnb.experiments.dynamics.encoding_transfer`'s ``aggregated`` table.
+    """
     import matplotlib.pyplot as plt
 
     df = aggregated.copy()
     df["_o"] = df["task_feature"].map({f: k for k, f in enumerate(FEATURE_ORDER)}).fillna(9)
     df = df.sort_values(["_o", "n"]).reset_index(drop=True)
-    kinds = [("fitted", "fitted"), ("correct", "own rotation R(i, j)"),
-             ("other_stimulus_same_age", "other stimulus, same age R(i+k, j+k)"),
-             ("same_stimulus_other_interval", "same stimulus, other interval R(i, j±1)"),
-             ("none", "no rotation")]
-    kinds = [(v, lab) for v, lab in kinds if f"{v}_mean" in df]
     x = np.arange(len(df))
+    kinds = [("validation", "validation (i = j)"), ("generalisation", "generalisation, raw"),
+             ("generalisation_centred", "generalisation, step-centred")]
+    kinds = [(v, lab) for v, lab in kinds if f"{v}_mean" in df]
     wd = 0.8 / len(kinds)
+    has_ov = "overlap_relative_mean" in df and np.isfinite(df["overlap_relative_mean"]).any()
     with _style():
-        fig, ax = plt.subplots(figsize=(max(6.5, 1.6 * len(df) + 3), 3.9))
+        fig, axes = plt.subplots(1, 2 if has_ov else 1, figsize=(13 if has_ov else 8.5, 4.2), squeeze=False,
+                                 gridspec_kw=dict(width_ratios=[1.6, 1] if has_ov else [1]))
+        ax = axes[0, 0]
         for k, (v, lab) in enumerate(kinds):
             m, err = _bounds(df, v)
             ax.bar(x + (k - (len(kinds) - 1) / 2) * wd, m, wd, yerr=err, capsize=2, color=PALETTE[k], label=lab)
         for xi, c in zip(x, df["chance_mean"]):
             ax.plot([xi - 0.45, xi + 0.45], [c, c], **CHANCE_STYLE)
         ax.plot([], [], **CHANCE_STYLE, label="chance")
-        ax.set_xticks(x, [f"{f} {n}-back ({p})" for f, n, p in zip(df["task_feature"], df["n"], df["property"])],
-                      rotation=15, ha="right")
+        ticks = [f"{f[:3]} {n}-back" if n else f"{f[:3]} (N pooled)" for f, n in zip(df["task_feature"], df["n"])]
+        ax.set_xticks(x, ticks, rotation=30, ha="right")
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("held-out accuracy")
-        ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        ax.set_title(f"Swap tests ({_seed_note(df, False)})")
+        ax.set_ylabel("held-out accuracy (positions ≥ 1)")
+        ax.set_ylim(0, 1.3)
+        ax.legend(frameon=False, fontsize=8, loc="upper center", ncol=2)
+        ax.set_title(f"Encoding transfer ({_seed_note(df, False)})", fontsize=11)
+        if has_ov:
+            ax = axes[0, 1]
+            m, err = _bounds(df, "overlap_relative")
+            ax.bar(x, m, 0.6, yerr=err, capsize=2, color=PALETTE[4])
+            ax.axhline(1, color="0.3", lw=1, ls=":")
+            ax.axhline(0, **CHANCE_STYLE)
+            ax.set_xticks(x, ticks, rotation=30, ha="right")
+            ax.set_ylim(min(-0.05, float(np.nanmin(m)) - 0.05), 1.1)
+            ax.set_ylabel("(overlap − null) / (ceiling − null)")
+            ax.set_title("decoder subspaces i ≠ j: 1 = as close as\ntwo halves of one step, 0 = random", fontsize=10)
         fig.tight_layout()
     return fig
 
 
-def plot_perturbation(aggregated: pd.DataFrame, task_feature: str = "all", n: int = 0):
-    """Fig. A7: response probabilities after the perturbed recurrent step vs shift magnitude.
-
-    ``aggregated``: :func:`wmnb.experiments.perturbation.perturbation`'s ``aggregated`` table. Solid: along the
-    decoder normal (d > 0 leaves the remembered value's side); dashed: random direction of the same length.
-    Right panel: fraction of trials whose shifted state lies beyond its class hyperplane.
-    """
+def plot_core_comparison(rows: pd.DataFrame):
+    """F4 and F5 per architecture: ``rows`` has ``claim, core, value, ci_low, ci_high, verdict`` (one row per
+    (claim, core)), e.g. built from the claim records of each core. One panel per claim."""
     import matplotlib.pyplot as plt
 
-    g = aggregated[(aggregated["task_feature"] == task_feature) & (aggregated["n"] == n)]
-    resp = [("match", PALETTE[2]), ("non_match", PALETTE[3]), ("no_action", PALETTE[0])]
+    claims = list(dict.fromkeys(rows["claim"]))
     with _style():
-        fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
-        for ax, (r, col) in zip(axes, resp):
-            for dname, ls, mk in (("decoder", "-", "o"), ("random", "--", "^")):
-                d = g[g["direction"] == dname].sort_values("magnitude")
-                if d.empty:
-                    continue
-                m, err = _bounds(d, f"p_{r}", (f"p_{r}_ci_low_mean", f"p_{r}_ci_high_mean"))
-                ax.errorbar(d["magnitude"], m, yerr=err, color=col, ls=ls, marker=mk, ms=4, capsize=2,
-                            label="decoder normal" if dname == "decoder" else "random direction")
-            ax.axvline(0, color="0.7", lw=1)
-            ax.axvline(1, color="0.7", lw=1, ls=":")
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel("shift d (units: median distance to hyperplane)")
-            ax.set_title(f"P({r.replace('_', '-')})")
-        axes[0].legend(frameon=False, loc="lower left")
-        ax = axes[3]
-        for dname, ls in (("decoder", "-"), ("random", "--")):
-            d = g[g["direction"] == dname].sort_values("magnitude")
-            if len(d):
-                ax.plot(d["magnitude"], d["frac_crossed_mean"], color=PALETTE[4], ls=ls, marker="o", ms=4,
-                        label=dname)
-        ax.axvline(1, color="0.7", lw=1, ls=":")
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("shift d")
-        ax.set_title("beyond the hyperplane")
-        ax.legend(frameon=False)
-        where = "all task cells pooled" if task_feature == "all" else f"{task_feature} {n}-back"
-        fig.suptitle(f"Perturbing h(t-1) of correct match trials, {where} ({_seed_note(g)})", y=1.02)
+        fig, axes = plt.subplots(1, len(claims), figsize=(4.2 * len(claims), 3.5), squeeze=False)
+        for ax, cl in zip(axes[0], claims):
+            g = rows[rows["claim"] == cl].reset_index(drop=True)
+            x = np.arange(len(g))
+            m = g["value"].to_numpy(float)
+            lo = np.where(np.isfinite(g["ci_low"]), m - g["ci_low"], 0)
+            hi = np.where(np.isfinite(g["ci_high"]), g["ci_high"] - m, 0)
+            ax.bar(x, m, 0.6, yerr=np.vstack([lo, hi]), capsize=3, color=[PALETTE[k] for k in range(len(g))])
+            ax.axhline(0, color="0.4", lw=1)
+            ax.set_xticks(x, [f"{c}\n{v}" for c, v in zip(g["core"], g["verdict"])], fontsize=9)
+            ax.set_title(cl, fontsize=11)
+            if "threshold" in g:
+                ax.axhline(float(g["threshold"].iloc[0]), **{**CHANCE_STYLE, "ls": ":"})
+            ax.set_ylabel(str(g["measure"].iloc[0]) if "measure" in g else "value")
         fig.tight_layout()
     return fig
+

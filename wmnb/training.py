@@ -642,7 +642,7 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                 step += 1
                 with torch.no_grad():
                     if not np.isfinite(float(loss)):
-                        _fail_non_finite(entry, f"the training loss is {float(loss)} at step {step}")
+                        _fail_non_finite(entry, f"the training loss is non-finite ({float(loss)}) at step {step}")
                     run_loss += float(loss)
                     pred = out.logits.argmax(-1)
                     run_correct += int(((pred == y) & ex).sum())

@@ -8,6 +8,13 @@ and a 95% Wilson confidence interval next to every accuracy.
 
 Labels are raw values (never re-indexed in first-seen order), so a class means the same thing in the
 training and the test images.
+
+Held-out images by construction: each feature row is one rendered image (a row of the stimulus set), and
+every fold's test images are disjoint from its training images (:func:`probe_accuracy` raises otherwise;
+:func:`held_out_splits` draws them from different pools -- a new viewing angle, new identities, a new
+location). So these probes already meet the image-disjoint rule that the hidden-state decoders of
+:mod:`wmnb.analysis.decoding` enforce with ``holdout_split(protocol="image")``; there is no sequence split here
+and no paper-style secondary number to report.
 """
 from __future__ import annotations
 

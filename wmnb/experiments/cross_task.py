@@ -1,13 +1,28 @@
 """Shared vs task-specific subspaces: cross-task decoder generalisation per architecture (F2; Fig. 2a, 2c).
 
-For each architecture and seed, the multi-task model's hidden states at the encoding step are decoded by one
-decoder per (task, property), fit on the training sequences of that task and scored on the held-out sequences
-of every task (:func:`wmnb.analysis.cross_task.cross_task`; 9 x 9 matrices with N kept separate, the paper's
-``D_{k,F}``). :func:`~wmnb.analysis.cross_task.cross_task_summary` reduces each matrix to *validation* (same
-task), *generalisation* (tasks with a different task feature, Fig. 2c) and the generalisation index
+For each architecture and seed, the multi-task model's hidden states are decoded by one decoder per (task,
+property), fit on the training rows of that task and scored on the held-out rows of every task
+(:mod:`wmnb.analysis.cross_task`). Two *sites* (the ``site`` column):
+
+``"encoding"``  the stimulus shown at ``step`` (t = 0, the paper's Fig. 2): 9 x 9 matrices with N kept
+                separate (the paper's ``D_{k,F}``), summarised per N over the 3 x 3 same-N block;
+``"memory"``    the remembered stimulus at its memory steps, ages 1..N, per N (never pooled), where the
+                paper's word "maintain" points (:func:`~wmnb.analysis.cross_task.cross_task_memory`).
+
+Each cell comes in two variants from the same decoders: ``"raw"`` (the paper's procedure) and ``"centred"``
+(label-free per-task-context centring on training rows, so a task-specific offset alone cannot read as a
+task-specific subspace). The primary protocol is image-disjoint (``"image"``); the paper-style split by
+sequence (``"sequence"``, images may repeat) is computed at the encoding site as the secondary number.
+
+:func:`~wmnb.analysis.cross_task.cross_task_summary` reduces each matrix to *validation* (same task),
+*generalisation* (tasks with a different task feature, Fig. 2c) and the generalisation index
 ``(generalisation - chance) / (validation - chance)`` (1 = fully shared subspace, 0 = no transfer).
 
-Claim: :func:`claim_F2`.
+Architectures are compared only when their behaviour is comparable: every task's masked novel-angle accuracy
+within ``tolerance`` (2 points) (:func:`~wmnb.analysis.cross_task.accuracy_comparable`, shown in
+``extra["comparability"]``); otherwise the verdict of that comparison is "inconclusive".
+
+Claim: :func:`claim_F2` (rule: :func:`f2_rule`).
 """
 from __future__ import annotations
 
@@ -15,27 +30,41 @@ from ..pipeline import ANALYSIS_SEED
 
 from typing import Iterable, Optional, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, check_choice, check_float, check_int
 from ..tasks import SCENARIOS
+from ..verdicts import combine, interval_verdict, per_seed_values
 from . import CORES, _check_cores, _check_split, _get_recording, _get_run, _n_per_condition, _run_row, _source_tables
 from .dynamics import EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, claim_dict, resolve_seeds, seed_ci
 
-__all__ = ["cross_task", "claim_F2", "generalisation_by_core", "PER_SEED_COLUMNS", "SUMMARY_COLUMNS"]
+__all__ = ["cross_task", "claim_F2", "f2_rule", "generalisation_by_core", "task_accuracy", "SITES",
+           "PER_SEED_COLUMNS", "SUMMARY_COLUMNS"]
 
-PER_SEED_COLUMNS = ["seed", "core", "scenario", "run_key", "property", "train_feature", "train_n", "test_feature",
-                    "test_n", "same_task", "same_feature", "step", "accuracy", "ci_low", "ci_high", "chance",
-                    "n_classes", "n_train", "n_test", "n_unseen"]
-SUMMARY_COLUMNS = ["seed", "core", "scenario", "property", "validation", "generalisation", "same_feature_other_n",
-                   "chance", "generalisation_index"]
+SITES = ("encoding", "memory")
+
+PER_SEED_COLUMNS = ["seed", "core", "scenario", "run_key", "site", "protocol", "variant", "property", "train_feature",
+                    "train_n", "test_feature", "test_n", "same_task", "same_feature", "step", "age", "accuracy",
+                    "ci_low", "ci_high", "chance", "n_classes", "n_train", "n_test", "n_unseen"]
+SUMMARY_COLUMNS = ["seed", "core", "scenario", "site", "protocol", "variant", "age", "n", "property", "validation",
+                   "generalisation", "same_feature_other_n", "chance", "generalisation_index", "decodable"]
+
+
+def task_accuracy(run, seed: int, core: str) -> pd.DataFrame:
+    """Masked accuracy per task and evaluation split of a run's last checkpoint (``Run.metrics``): columns
+    ``core, seed, split, feature, n, accuracy`` (the input of
+    :func:`~wmnb.analysis.cross_task.accuracy_comparable`)."""
+    m = run.metrics
+    m = m[m["feature"] != "all"]
+    return pd.DataFrame(dict(core=core, seed=int(seed), split=m["split"].to_numpy(), feature=m["feature"].to_numpy(),
+                             n=m["n"].astype(int).to_numpy(), accuracy=m["accuracy"].astype(float).to_numpy()))
 
 
 def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
                seeds: Optional[Iterable[int]] = None, n_seeds: Optional[int] = None, split: str = "train",
-               n_per_condition: Optional[int] = None, step: int = 0, by_n: bool = True, C: float = 1.0,
-               cache_dir=None, progress: bool = False, force: bool = False) -> ExperimentTables:
+               n_per_condition: Optional[int] = None, step: int = 0, by_n: bool = True, memory: bool = True,
+               paper_style: bool = True, tolerance: float = 0.02, C: float = 1.0, cache_dir=None,
+               progress: bool = False, force: bool = False) -> ExperimentTables:
     """Cross-task decoder generalisation for each architecture and seed.
 
     Parameters
@@ -45,23 +74,28 @@ def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
     scenario : training diet with several tasks ("MTMF" or "STMF"; STSF has one task and is refused).
     seeds, n_seeds : seeds (None -> :func:`wmnb.pipeline.seeds_for` of ``w.profile``).
     split, n_per_condition : analysis recording (pool; sequences per condition, None = the profile's).
-    step : step decoded (0 = encoding step of the first stimulus).
-    by_n : tasks are (feature, N) pairs (default, 9 x 9) or features with N pooled (3 x 3).
+    step : step of the encoding site (0 = encoding step of the first stimulus).
+    by_n : encoding-site tasks are (feature, N) pairs (default, 9 x 9) or features with N pooled (3 x 3).
+    memory : also run the memory site (the stimulus of position 0 at ages 1..N, image-disjoint).
+    paper_style : also run the encoding site under the paper-style sequence split (secondary number).
+    tolerance : the behavioural comparability tolerance (every task within this accuracy on novel angles).
     C : decoder regularisation (multinomial logistic regression).
     cache_dir, force : cache root of the result tables; recompute.
 
     Returns
     -------
     ExperimentTables (name ``"cross_task"``)
-        ``per_seed``: :data:`PER_SEED_COLUMNS`, one row per (seed, core, property, train task, test task).
-        ``summary``: :data:`SUMMARY_COLUMNS` (cross_task_summary per seed and core).
-        ``aggregated``: summary across seeds per (core, scenario, property).
+        ``per_seed``: :data:`PER_SEED_COLUMNS`, one row per (seed, core, site, protocol, variant, property,
+        age, train task, test task).
+        ``summary``: :data:`SUMMARY_COLUMNS` (cross_task_summary per seed and core, per N).
+        ``aggregated``: summary across seeds per (core, scenario, site, protocol, variant, age, n, property).
         ``runs``: one row per trained model.
-        ``extra["cells"]``: accuracy and chance aggregated across seeds per (core, property, train task,
-        test task), for the matrices.
+        ``extra["cells"]``: accuracy and chance aggregated across seeds per (core, site, protocol, variant,
+        age, property, train task, test task), for the matrices; ``extra["task_accuracy"]``: masked accuracy
+        per task, split, core and seed; ``extra["comparability"]``: the pairwise comparability check.
     """
+    from ..analysis.cross_task import accuracy_comparable, cross_task_memory, cross_task_summary
     from ..analysis.cross_task import cross_task as _cross_task
-    from ..analysis.cross_task import cross_task_summary
     from ..results import cached_table
 
     cores = _check_cores(cores)
@@ -70,132 +104,271 @@ def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
     split = _check_split(split)
     npc = _n_per_condition(w, n_per_condition)
     step = check_int("step", step, low=0)
+    tolerance = check_float("tolerance", tolerance, low=0.0)
     C = check_float("C", C, low=0.0, low_open=True)
-    params = dict(step=step, by_n=bool(by_n), C=C, decoder="logreg", test_fraction=0.2)
-    parts, summ, runs = [], [], []
+    params = dict(step=step, by_n=bool(by_n), C=C, decoder="logreg", test_fraction=0.2, strict=True,
+                  split_strata="identity", variants=["raw", "centred"], memory_position=0)
+    jobs = [("encoding", "image")] + ([("encoding", "sequence")] if paper_style else []) \
+        + ([("memory", "image")] if memory else [])
+    parts, summ, runs, accs = [], [], [], []
     for core in cores:
         for seed in seeds:
             run = _get_run(w, scenario, core, seed, None, progress)
             runs.append(_run_row(run, seed, scenario, core))
-            desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed),
-                        recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED), analysis=params)
+            accs.append(task_accuracy(run, seed, core))
+            for site, pr in jobs:
+                desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), site=site, protocol=pr,
+                            recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED), analysis=params)
 
-            def compute(run=run, seed=seed):
-                rec = _get_recording(w, run, split, npc)
-                return _cross_task(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id, step=step, by_n=by_n,
-                                   seed=int(seed), C=C)
+                def compute(run=run, seed=seed, site=site, pr=pr):
+                    rec = _get_recording(w, run, split, npc)
+                    if site == "memory":
+                        return cross_task_memory(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id,
+                                                 stimuli=rec.stimuli, position=0, protocol=pr, seed=int(seed), C=C)
+                    return _cross_task(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id, stimuli=rec.stimuli,
+                                       step=step, by_n=by_n, protocol=pr, seed=int(seed), C=C)
 
-            tab = cached_table("exp_cross_task", desc, compute, cache_dir=cache_dir, force=force)
-            for c in ("same_task", "same_feature"):
-                tab[c] = tab[c].astype(bool)
-            s = cross_task_summary(tab)
-            s.insert(0, "scenario", scenario)
-            s.insert(0, "core", core)
-            summ.append(add_seed(s, seed))
-            tab.insert(0, "run_key", run.key)
-            tab.insert(0, "scenario", scenario)
-            tab.insert(0, "core", core)
-            parts.append(add_seed(tab, seed))
+                tab = cached_table("exp_cross_task", desc, compute, cache_dir=cache_dir, force=force)
+                for c in ("same_task", "same_feature"):
+                    tab[c] = tab[c].astype(bool)
+                s = cross_task_summary(tab, per_n=by_n)
+                s.insert(0, "site", site)
+                s.insert(0, "scenario", scenario)
+                s.insert(0, "core", core)
+                summ.append(add_seed(s, seed))
+                tab.insert(0, "site", site)
+                tab.insert(0, "run_key", run.key)
+                tab.insert(0, "scenario", scenario)
+                tab.insert(0, "core", core)
+                parts.append(add_seed(tab, seed))
     per_seed = pd.concat(parts, ignore_index=True)[PER_SEED_COLUMNS]
     summary = pd.concat(summ, ignore_index=True)[SUMMARY_COLUMNS]
-    cell_keys = ["core", "scenario", "property", "train_feature", "train_n", "test_feature", "test_n",
-                 "same_task", "same_feature"]
+    summary["decodable"] = summary["decodable"].astype(bool)
+    cell_keys = ["core", "scenario", "site", "protocol", "variant", "age", "property", "train_feature", "train_n",
+                 "test_feature", "test_n", "same_task", "same_feature"]
     cells = aggregate(per_seed[["seed", *cell_keys, "accuracy", "chance", "n_test"]], cell_keys)
-    return ExperimentTables("cross_task", per_seed, summary, aggregate(summary, ["core", "scenario", "property"]),
-                            pd.DataFrame(runs),
+    agg = aggregate(summary.drop(columns="decodable"),
+                    ["core", "scenario", "site", "protocol", "variant", "age", "n", "property"])
+    acc = pd.concat(accs, ignore_index=True)
+    return ExperimentTables("cross_task", per_seed, summary, agg, pd.DataFrame(runs),
                             dict(params, cores=list(cores), scenario=scenario, split=split, n_per_condition=npc,
-                                 seeds=list(seeds)),
-                            extra=dict(cells=cells))
+                                 seeds=list(seeds), tolerance=tolerance, memory=bool(memory),
+                                 paper_style=bool(paper_style)),
+                            extra=dict(cells=cells, task_accuracy=acc,
+                                       comparability=accuracy_comparable(acc, tolerance=tolerance)))
 
 
-def _summary_of(source, **kw) -> pd.DataFrame:
-    """Per-seed cross_task_summary rows (with ``core`` and ``seed``) from any accepted ``source``."""
+def _summary_of(source, **kw) -> tuple[pd.DataFrame, Optional[pd.DataFrame], Optional[float]]:
+    """(per-seed summary rows, per-task accuracy table or None, tolerance or None) from any accepted source."""
     from ..analysis.cross_task import cross_task_summary
 
+    if hasattr(source, "stimuli") and hasattr(source, "features"):
+        source = cross_task(source, **kw)
     if hasattr(source, "summary") and getattr(source, "name", None) == "cross_task":
-        return source.summary
+        return source.summary, source.extra.get("task_accuracy"), source.params.get("tolerance")
     if isinstance(source, pd.DataFrame) and "generalisation_index" in source.columns:
-        return source
+        return source, None, None
     t = _source_tables(source, "cross_task", cross_task, **kw)
     if "seed" not in t.columns:
         t = t.assign(seed=0)
+    if "site" not in t.columns:
+        t = t.assign(site="encoding")
     rows = []
-    for (core, seed), g in t.groupby(["core", "seed"], sort=True):
+    for (core, seed, site), g in t.groupby(["core", "seed", "site"], sort=True):
         s = cross_task_summary(g)
+        s.insert(0, "site", site)
         s.insert(0, "core", core)
         rows.append(add_seed(s, seed))
-    return pd.concat(rows, ignore_index=True)
+    return pd.concat(rows, ignore_index=True), None, None
 
 
-def generalisation_by_core(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per (core, seed): validation, generalisation, chance and generalisation index averaged over properties."""
+def generalisation_by_core(summary: pd.DataFrame, *, protocol: Optional[str] = "image",
+                           variant: Optional[str] = None, site: Optional[str] = None) -> pd.DataFrame:
+    """Per (core, seed[, site, protocol, variant]): validation, generalisation, chance and generalisation index
+    averaged over properties, N and ages (each computed per N; N is never pooled inside a decoder).
+
+    ``protocol`` / ``variant`` / ``site`` select rows when the summary has those columns (None keeps all
+    and groups by them). Cells that are not decodable (NaN index) are left out of the index mean.
+    """
+    s = summary
+    keys = ["core", "seed"]
+    for col, val in (("site", site), ("protocol", protocol), ("variant", variant)):
+        if col in s.columns:
+            if val is not None:
+                s = s[s[col] == val]
+            else:
+                keys.append(col)
     cols = ["validation", "generalisation", "chance", "generalisation_index"]
-    return summary.groupby(["core", "seed"], sort=True)[cols].mean().reset_index()
+    return s.groupby(keys, sort=True)[cols].mean().reset_index()
 
 
-def claim_F2(source, *, margin: float = 0.05, **kw) -> dict:
+def f2_rule(gi: pd.DataFrame, *, comparable: dict, margin: float = 0.05,
+            sites: Optional[Sequence[str]] = None) -> dict:
+    """The F2 verdict from per-seed generalisation indices (pure).
+
+    Parameters
+    ----------
+    gi : DataFrame with columns ``core, seed, site, generalisation_index`` (one value per core, seed and site;
+        NaN = no decodable cell). Needs the "rnn" core and at least one of "gru"/"lstm".
+    comparable : gated core -> bool, whether it is behaviourally comparable with the vanilla RNN
+        (:func:`~wmnb.analysis.cross_task.accuracy_comparable`); a missing core counts as not comparable.
+    margin : GI(rnn) - GI(gated) difference that counts.
+    sites : the sites judged (each must be present in ``gi``; None: those present, in :data:`SITES` order).
+
+    Rule
+    ----
+    For each gated core g and site s: the paired differences d = GI(rnn, seed) - GI(g, seed) over the seeds
+    both have, t interval across seeds, :func:`wmnb.verdicts.interval_verdict` (above ``margin``) with
+    ``comparable=comparable[g]`` and ``controls_pass`` = every core has a finite GI at s in every seed (a
+    decodable cell: the positive control). The verdict is :func:`wmnb.verdicts.combine` of all parts:
+    **holds** (every part holds), **does not hold** (every part fails), **mixed** (some hold, some fail),
+    **inconclusive** (any part straddles its threshold, fewer than two seeds, a failed control, or
+    architectures not comparable, with no contradiction).
+
+    Returns
+    -------
+    dict: ``verdict``, ``parts`` {``"<g>@<site>"``: dict(verdict, diff, ci_low, ci_high, comparable,
+    controls_pass, n_seeds)}.
+    """
+    have = set(gi["core"])
+    gated = [c for c in ("gru", "lstm") if c in have]
+    if "rnn" not in have or not gated:
+        raise ConfigError(f"F2 needs the 'rnn' core and 'gru' and/or 'lstm'; the table has {sorted(have)}")
+    if sites is None:
+        sites = [x for x in SITES if x in set(gi["site"])] + sorted(set(gi["site"]) - set(SITES))
+    parts = {}
+    for site in sites:
+        g_site = gi[gi["site"] == site]
+        if g_site.empty:
+            raise ConfigError(f"no rows for site {site!r}; have {sorted(set(gi['site']))}")
+        piv = g_site.pivot_table(index="seed", columns="core", values="generalisation_index", dropna=False)
+        ok = bool(all(c in piv.columns and piv[c].notna().all() for c in ["rnn", *gated]))
+        for g in gated:
+            d = (piv["rnn"] - piv[g]).dropna() if g in piv.columns else pd.Series(dtype=float)
+            m, lo, hi = seed_ci(d)
+            comp = bool(comparable.get(g, False))
+            v = interval_verdict(lo, hi, margin, direction="above", controls_pass=ok, comparable=comp)
+            parts[f"{g}@{site}"] = dict(verdict=v, diff=m, ci_low=lo, ci_high=hi, comparable=comp, controls_pass=ok,
+                                        n_seeds=int(d.size))
+    return dict(verdict=combine([p["verdict"] for p in parts.values()]), parts=parts)
+
+
+def claim_F2(source, *, margin: float = 0.05, variant: str = "centred", protocol: str = "image",
+             sites: Optional[Sequence[str]] = None, tolerance: Optional[float] = None,
+             accuracy: Optional[pd.DataFrame] = None, **kw) -> dict:
     """F2: property subspaces are shared across tasks in vanilla RNNs, task-specific in GRU/LSTM.
 
     Parameters
     ----------
     source : World (then :func:`cross_task` runs with ``**kw``), the ExperimentTables of :func:`cross_task`,
         its per-seed analysis rows, or a per-seed summary DataFrame with columns ``core, seed,
-        generalisation_index`` (plus ``validation, generalisation, chance``), one row per property.
-        The "rnn" core and at least one of "gru"/"lstm" are needed.
+        generalisation_index`` (plus ``site, protocol, variant``; absent ones read as "encoding", ``protocol``,
+        ``variant``). The "rnn" core and at least one of "gru"/"lstm" are needed.
     margin : generalisation-index difference that counts (0.05).
+    variant : the variant the verdict uses: "centred" (default: a task-specific offset alone is not a
+        task-specific subspace) or "raw" (the paper's procedure; always reported in ``details["raw"]``).
+    protocol : "image" (primary); the paper-style "sequence" numbers are reported in ``details``.
+    sites : sites judged (default: every site present among "encoding" and "memory").
+    tolerance : behavioural comparability tolerance (default: the experiment's, else 0.02).
+    accuracy : per-task accuracy table (columns ``core, feature, n, accuracy`` [, ``seed, split``]) for the
+        comparability check when ``source`` does not carry one. Without any, architectures are *not shown*
+        comparable and the verdict is "inconclusive".
 
     Rule
     ----
-    GI(core, seed) = mean over properties of (generalisation - chance) / (validation - chance).
-    For each gated core g: d_g = mean over seeds of GI(rnn, seed) - GI(g, seed) (t CI across the seeds both
-    have; NaN with one seed). ``value`` = GI(rnn) - mean of GI over the gated cores (mean over seeds).
-
-    * a gated core *supports* the claim if d_g > margin and its CI lower bound > 0 when a CI exists;
-    * it *contradicts* it if d_g <= 0.
-
-    **holds** if every gated core supports; **does not hold** if every gated core contradicts; **mixed**
-    otherwise. Raises ConfigError when "rnn" or both gated cores are missing.
+    GI(core, seed, site) = mean over properties, N and ages of the per-N generalisation index
+    (generalisation - chance) / (validation - chance) of decodable cells (validation >= chance + 0.1), from
+    ``variant`` and ``protocol``. Then :func:`f2_rule` per gated core and site (paired t interval of
+    GI(rnn) - GI(g) above ``margin``; inconclusive when it straddles, when a control fails or when g is not
+    within ``tolerance`` of the RNN on every task's novel-angle accuracy). ``value`` = GI(rnn) - mean GI of
+    the gated cores at the first judged site (mean over seeds, t CI).
     """
+    from ..analysis.cross_task import accuracy_comparable
+    from ..analysis.task_relevance import PROTOCOL_NAMES
+
     margin = check_float("margin", margin, low=0.0)
-    s = _summary_of(source, **kw)
-    by = generalisation_by_core(s)
-    have = set(by["core"])
-    gated = [c for c in ("gru", "lstm") if c in have]
-    if "rnn" not in have or not gated:
-        raise ConfigError(f"claim_F2 needs the 'rnn' core and 'gru' and/or 'lstm'; the table has {sorted(have)}")
-    gi = by.pivot(index="seed", columns="core", values="generalisation_index")
-    per_core = {}
-    for c in sorted(have):
-        sub = by[by.core == c]
-        m, lo, hi = seed_ci(sub["generalisation_index"])
-        per_core[c] = dict(generalisation_index=m, gi_ci_low=lo, gi_ci_high=hi,
-                           validation=float(sub["validation"].mean()),
-                           generalisation=float(sub["generalisation"].mean()), chance=float(sub["chance"].mean()),
-                           n_seeds=int(sub["generalisation_index"].notna().sum()))
-    support, contra, diffs = [], [], {}
-    for g in gated:
-        d = (gi["rnn"] - gi[g]).dropna()
-        if d.empty:  # no common seed: compare the seed means
-            dm, dlo, dhi = per_core["rnn"]["generalisation_index"] - per_core[g]["generalisation_index"], np.nan, np.nan
+    check_choice("variant", variant, ("raw", "centred"))
+    summary, acc, tol0 = _summary_of(source, **kw)
+    s = summary.copy()
+    for col, default in (("site", "encoding"), ("protocol", protocol), ("variant", variant)):
+        if col not in s.columns:
+            s[col] = default
+    have_sites = [x for x in SITES if x in set(s.loc[s.protocol == protocol, "site"])]
+    sites = tuple(have_sites if sites is None else sites)
+    if not sites:
+        raise ConfigError(f"no rows of protocol {protocol!r} in the summary")
+    tol = float(tolerance if tolerance is not None else (tol0 if tol0 is not None else 0.02))
+    acc = accuracy if accuracy is not None else acc
+    comp_table = accuracy_comparable(acc, tolerance=tol) if acc is not None else None
+    comparable = {}
+    for g in ("gru", "lstm"):
+        if comp_table is not None:
+            row = comp_table[(comp_table.core_a == "rnn") & (comp_table.core_b == g)]
+            comparable[g] = bool(len(row) and row["comparable"].iloc[0])
         else:
-            dm, dlo, dhi = seed_ci(d)
-        diffs[g] = dict(diff=dm, ci_low=dlo, ci_high=dhi)
-        support.append(bool(np.isfinite(dm) and dm > margin and (not np.isfinite(dlo) or dlo > 0)))
-        contra.append(bool(np.isfinite(dm) and dm <= 0))
-    verdict = "holds" if all(support) else ("does not hold" if all(contra) else "mixed")
-    rnn_gi = gi["rnn"]
-    gated_gi = gi[gated].mean(axis=1)
-    both = pd.concat([rnn_gi, gated_gi], axis=1).dropna()
-    if len(both):
-        value, lo, hi = seed_ci(both.iloc[:, 0] - both.iloc[:, 1])
-    else:
-        value, lo, hi = (per_core["rnn"]["generalisation_index"]
-                         - np.mean([per_core[g]["generalisation_index"] for g in gated]), np.nan, np.nan)
+            comparable[g] = False
+
+    def gi_of(var, pr, site_list):
+        sub = s[(s.variant == var) & (s.protocol == pr) & s.site.isin(site_list)]
+        return sub.groupby(["core", "seed", "site"], sort=True)["generalisation_index"].mean().reset_index()
+
+    gi = gi_of(variant, protocol, sites)
+    res = f2_rule(gi, comparable=comparable, margin=margin, sites=sites)
+    gated = sorted({k.split("@")[0] for k in res["parts"]}, key=("gru", "lstm").index)
+    first = gi[gi.site == sites[0]].pivot(index="seed", columns="core", values="generalisation_index")
+    value, lo, hi = seed_ci((first["rnn"] - first[gated].mean(axis=1)).dropna())
+    per_core = {}
+    for (c, site), sub in gi.groupby(["core", "site"]):
+        m, clo, chi = seed_ci(sub["generalisation_index"])
+        rows = s[(s.core == c) & (s.site == site) & (s.variant == variant) & (s.protocol == protocol)]
+        per_core[f"{c}@{site}"] = dict(core=c, site=site, generalisation_index=m, gi_ci_low=clo, gi_ci_high=chi,
+                                       validation=float(rows["validation"].mean()),
+                                       generalisation=float(rows["generalisation"].mean()),
+                                       chance=float(rows["chance"].mean()),
+                                       n_seeds=int(sub["generalisation_index"].notna().sum()))
+    others = {}
+    other_variant = "raw" if variant == "centred" else "centred"
+    for name, var, pr in ((other_variant, other_variant, protocol), ("paper_style", "raw", "sequence")):
+        sl = [x for x in sites if x in set(s.loc[(s.variant == var) & (s.protocol == pr), "site"])]
+        if not sl:
+            continue
+        g2 = gi_of(var, pr, sl)
+        try:
+            r2 = f2_rule(g2, comparable=comparable, margin=margin, sites=sl)
+        except ConfigError:
+            continue
+        others[name] = dict(variant=var, protocol=PROTOCOL_NAMES.get(pr, pr), sites=sl, verdict=r2["verdict"],
+                            parts=r2["parts"],
+                            gi={f"{c}@{st}": float(v) for (c, st), v in
+                                g2.groupby(["core", "site"])["generalisation_index"].mean().items()})
+    seeds_rnn = gi[(gi.core == "rnn") & (gi.site == sites[0])]
+    per_seed = []
+    for c in ["rnn", *gated]:
+        for site in sites:
+            sub = gi[(gi.core == c) & (gi.site == site)]
+            per_seed += per_seed_values(sub["seed"], sub["generalisation_index"],
+                                        label=[f"{c} {site}"] * len(sub))
+    n_dec = int(s.loc[(s.variant == variant) & (s.protocol == protocol), "generalisation_index"].notna().sum()) \
+        if "generalisation_index" in s else 0
+    n_all = int(((s.variant == variant) & (s.protocol == protocol)).sum())
+    comp_txt = ("not shown (no per-task accuracy table)" if comp_table is None else "; ".join(
+        f"rnn vs {g}: max gap {comp_table.loc[(comp_table.core_a == 'rnn') & (comp_table.core_b == g), 'max_gap'].iloc[0]:.3f}"
+        f" -> {'comparable' if comparable[g] else 'NOT comparable'}"
+        for g in gated if len(comp_table[(comp_table.core_a == 'rnn') & (comp_table.core_b == g)])))
+    controls = (f"behavioural comparability (every task within {tol:.2f} on novel angles): {comp_txt}; "
+                f"decodability (validation >= chance + 0.1): {n_dec} of {n_all} cells; "
+                + ", ".join(f"{k}: {'passed' if p['controls_pass'] else 'FAILED'}" for k, p in res["parts"].items()))
     return claim_dict(
         "F2", "Object-property subspaces are shared across tasks in vanilla RNNs (decoders generalise across "
               "tasks) and task-specific in GRU/LSTM (they do not).",
-        value, (lo, hi), "cross-task generalisation high for vanilla RNN, low for GRU/LSTM (Fig. 2a, 2c)", verdict,
-        dict(per_core=per_core, differences=diffs, gated=gated, margin=margin,
-             value_name="generalisation index, RNN minus mean of gated cores",
-             rule="per gated core g: supports if GI(rnn) - GI(g) > margin (CI > 0 when available), contradicts "
-                  "if <= 0; holds: all support; does not hold: all contradict; mixed otherwise"))
+        value, (lo, hi), "cross-task generalisation high for vanilla RNN, low for GRU/LSTM (Fig. 2a, 2c)",
+        res["verdict"],
+        dict(per_core=per_core, parts=res["parts"], gated=gated, margin=margin, variant=variant, sites=list(sites),
+             comparable=comparable, tolerance=tol,
+             comparability=None if comp_table is None else comp_table.to_dict("records"),
+             others=others, n_seeds=int(seeds_rnn["generalisation_index"].notna().sum()),
+             value_name=f"generalisation index ({variant}), RNN minus mean of gated cores, {sites[0]} site",
+             rule="per gated core g and site: paired t interval of GI(rnn) - GI(g) above margin -> holds, below "
+                  "-> does not hold, straddling / < 2 seeds / control failed / not comparable (every task within "
+                  "2 points on novel angles) -> inconclusive; combined over parts (holds + does not hold -> mixed)"),
+        protocol=PROTOCOL_NAMES.get(protocol, protocol), per_seed=per_seed, controls=controls)

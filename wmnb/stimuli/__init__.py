@@ -13,6 +13,7 @@ from wmnb.stimuli.stimulus_set import (
     LOCATIONS,
     SOURCES,
     SPLITS,
+    SourceSettings,
     StimulusConfig,
     StimulusSet,
     build_stimulus_set,
@@ -20,6 +21,6 @@ from wmnb.stimuli.stimulus_set import (
 )
 
 __all__ = [
-    "CATEGORIES", "DEFAULT_ANGLES", "FEATURES", "LOCATIONS", "SOURCES", "SPLITS", "Mesh", "StimulusConfig",
+    "CATEGORIES", "DEFAULT_ANGLES", "FEATURES", "LOCATIONS", "SOURCES", "SPLITS", "Mesh", "SourceSettings", "StimulusConfig",
     "StimulusSet", "build_stimulus_set", "normalise", "procedural_mesh", "quadrant_centres", "render_object",
 ]

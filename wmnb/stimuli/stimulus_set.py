@@ -60,6 +60,69 @@ _FORMAT = "1"  # bump when the on-disk layout of a cached stimulus set changes
 
 
 # --------------------------------------------------------------------------------------------------------
+# source settings
+# --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SourceSettings:
+    """Where the meshes come from: the source's name and, for ShapeNet, its local folder.
+
+    The one object the CLI (``--source``, ``--shapenet-root``), :func:`wmnb.pipeline.world` and the chapters
+    (``source``, ``shapenet_root`` parameters) all pass on, so a source works from every entry point.
+    Validated on construction; :meth:`check_paths` also checks the folder on disk (cheap: directory
+    listings only, no mesh is parsed).
+    """
+
+    source: str = "debian"
+    shapenet_root: str | None = None
+
+    def __post_init__(self) -> None:
+        check_choice("source", self.source, SOURCES)
+        root = self.shapenet_root
+        if root is not None and not isinstance(root, (str, Path)):
+            raise ConfigError(f"shapenet_root={root!r} must be a folder path (str) or None")
+        root = None if root is None or str(root).strip() == "" else str(root)
+        if self.source == "shapenet" and root is None:
+            raise ConfigError("shapenet_root=None: source='shapenet' needs shapenet_root, the path of a "
+                              "local ShapeNetCore.v2 folder (ShapeNet is gated: download it yourself), "
+                              "or choose source='debian' or 'procedural'")
+        if self.source != "shapenet" and root is not None:
+            raise ConfigError(f"shapenet_root={root!r} is only used with source='shapenet' "
+                              f"(got source={self.source!r}); allowed: None, or source='shapenet'")
+        object.__setattr__(self, "shapenet_root", root)
+
+    @classmethod
+    def of(cls, source: "str | SourceSettings" = "debian", shapenet_root=None) -> "SourceSettings":
+        """``source`` as settings: a SourceSettings is returned as is (then ``shapenet_root`` must be None)."""
+        if isinstance(source, SourceSettings):
+            if shapenet_root is not None and str(shapenet_root) != source.shapenet_root:
+                raise ConfigError(f"shapenet_root={str(shapenet_root)!r} conflicts with the settings' "
+                                  f"shapenet_root={source.shapenet_root!r}; give it once")
+            return source
+        return cls(source, shapenet_root)
+
+    def check_paths(self, identities_per_category: int | None = None) -> "SourceSettings":
+        """Check the source's folder: ConfigError if ``shapenet_root`` is not a folder, AssetError if it
+        holds fewer than ``identities_per_category`` models of some category. Returns self."""
+        if self.source != "shapenet":
+            return self
+        root = Path(self.shapenet_root).expanduser()
+        if not root.is_dir():
+            raise ConfigError(f"shapenet_root={self.shapenet_root!r} is not a folder; point it at a local "
+                              f"ShapeNetCore.v2 folder (with <synset>/<model id>/models/model_normalized.obj), "
+                              f"or choose source='debian' or 'procedural'")
+        if identities_per_category is not None:
+            from wmnb.stimuli import shapenet  # noqa: PLC0415
+
+            for cat in CATEGORIES:
+                shapenet.list_shapenet_identities(root, cat, identities_per_category)
+        return self
+
+    def stimulus_kwargs(self) -> dict:
+        """The :class:`StimulusConfig` fields these settings fix."""
+        return dict(source=self.source, shapenet_root=self.shapenet_root)
+
+
+# --------------------------------------------------------------------------------------------------------
 # config
 # --------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -168,6 +231,11 @@ class StimulusConfig:
     @property
     def crop_size(self) -> int:
         return self.image_size // 2
+
+    @property
+    def source_settings(self) -> SourceSettings:
+        """The source and its folder, as one object."""
+        return SourceSettings(self.source, self.shapenet_root if self.source == "shapenet" else None)
 
     def replace(self, **changes: Any) -> "StimulusConfig":
         """A copy with some fields changed (validated again)."""
