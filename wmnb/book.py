@@ -235,9 +235,40 @@ def execute(chapters: list[str] | None = None, profile: str = "quick", *, force:
             print(f"{head}: FAILED after {time.time() - t0:.0f}s\n{_describe_failure(exc)}", flush=True)
             continue
         _write_stamp(run, profile, out_dir)
+        record_time(out_dir, run.page, profile, time.time() - t0)
         print(f"{head}: done in {time.time() - t0:.0f}s (elapsed {time.time() - t_all:.0f}s, "
               f"{len(runs) - i} left)", flush=True)
     return failed
+
+
+TIMINGS = "timings.json"
+
+
+def record_time(out_dir: Path, page: str, profile: str, seconds: float) -> None:
+    """Keep the wall time of a page's last execution in ``out_dir/timings.json`` (one entry per page)."""
+    from .cache import atomic_write_json
+
+    path = out_dir / TIMINGS
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[page] = dict(profile=profile, seconds=round(float(seconds), 1),
+                      when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()), cores=os.cpu_count())
+    atomic_write_json(path, data)
+
+
+def timings_markdown(out_dir: Path) -> str:
+    """The measured time of every page's last execution, as the Markdown table the reproducibility page
+    includes (``book/_executed/timings.md``)."""
+    path = out_dir / TIMINGS
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    rows = [(r.page, data[r.page]) for r in CHAPTERS if r.page in data]
+    if not rows:
+        return "No chapter of this build has been executed and timed yet.\n"
+    lines = ["| page | profile | executed (UTC) | wall time |", "|---|---|---|---|"]
+    for page, d in rows:
+        lines.append(f"| `{page}` | {d['profile']} | {d['when']} | {d['seconds'] / 60:.1f} min |")
+    total = sum(d["seconds"] for _, d in rows)
+    lines.append(f"| **all pages above** | | | **{total / 60:.1f} min** |")
+    return "\n".join(lines) + "\n"
 
 
 def _describe_failure(exc: Exception) -> str:
@@ -269,6 +300,9 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
     if missing:
         print(f"pages never executed (run them first): {missing}", flush=True)
         return 1
+    from .cache import atomic_write_bytes
+
+    atomic_write_bytes(out_dir / "timings.md", timings_markdown(out_dir).encode())
     code = build_html(root)
     print(f"book ({profile}) built in {time.time() - t0:.0f}s -> {root / '_build' / 'html' / 'index.html'}",
           flush=True)
