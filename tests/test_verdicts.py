@@ -41,3 +41,13 @@ def test_per_seed_values():
         dict(seed=0, value=0.5, model="gru"), dict(seed=1, value=0.25, model="gru")]
     with pytest.raises(ConfigError):
         per_seed_values([0], [1.0, 2.0])
+
+
+def test_check_choices_names_parameter_value_and_allowed():
+    from wmnb.errors import check_choices
+    assert check_choices("cores", "gru", ("rnn", "gru")) == ("gru",)
+    assert check_choices("cores", ["rnn", "gru"], ("rnn", "gru")) == ("rnn", "gru")
+    with pytest.raises(ConfigError, match=r"cores=\(\) is not allowed"):
+        check_choices("cores", [], ("rnn", "gru"))
+    with pytest.raises(ConfigError, match=r"cores='tcn' is not allowed; choose one of \['rnn', 'gru'\]"):
+        check_choices("cores", ["gru", "tcn"], ("rnn", "gru"))

@@ -28,6 +28,18 @@ def check_choice(name: str, value: Any, allowed: Iterable[Any]) -> Any:
     return value
 
 
+def check_choices(name: str, values: Any, allowed: Iterable[Any]) -> tuple:
+    """``values`` (one value or an iterable of them) as a non-empty tuple whose every item is in ``allowed``;
+    otherwise raise ConfigError naming the parameter, the value and what is allowed."""
+    allowed = list(allowed)
+    out = (values,) if isinstance(values, str) else tuple(values)
+    if not out:
+        raise ConfigError(f"{name}=() is not allowed; choose from {allowed}")
+    for v in out:
+        check_choice(name, v, allowed)
+    return out
+
+
 def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """Return ``value`` as int if it is an integer in [low, high]; otherwise raise ConfigError."""
     if isinstance(value, bool) or not isinstance(value, (int,)) and not (

@@ -14,7 +14,7 @@ What is decoded
 Held-out protocol (``protocol``)
 --------------------------------
 ``"image"`` (primary, default): one split of the decoded *images* shared by every task and property
-(stratified by identity; :func:`wmnb.analysis.task_relevance.decoded_split`), so no decoder is scored on an
+(stratified by identity; :func:`wmnb.analysis.task_relevance.recording_split`), so no decoder is scored on an
 image it was fit on, in any task; with ``strict`` (default) training rows whose sequence showed a held-out
 image at any step up to ``step`` are dropped. ``"sequence"``: the paper-style split by sequence (images may
 repeat), by name only.
@@ -45,10 +45,10 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, check_choice, check_float, check_int
-from ._checks import check_b, check_bt, check_hidden, check_labels, check_step
+from ..errors import ConfigError, check_choice, check_choices, check_float, check_int
+from ._checks import check_b, check_hidden, check_labels, check_step
 from .decoding import FEATURES, PROTOCOLS, fit_decoder, score, task_groups
-from .task_relevance import decoded_split, one_blas_thread
+from .task_relevance import one_blas_thread, recording_split
 
 __all__ = ["cross_task", "cross_task_memory", "cross_task_matrix", "cross_task_summary", "task_label",
            "accuracy_comparable", "VARIANTS", "COLUMNS", "SUMMARY_COLUMNS"]
@@ -69,14 +69,7 @@ def task_label(feature: str, n: int) -> str:
 
 
 def _check_variants(variants) -> tuple[str, ...]:
-    if isinstance(variants, str):
-        variants = (variants,)
-    variants = tuple(variants)
-    if not variants:
-        raise ConfigError(f"variants=() is not allowed; choose from {list(VARIANTS)}")
-    for v in variants:
-        check_choice("variants", v, VARIANTS)
-    return variants
+    return check_choices("variants", variants, VARIANTS)
 
 
 @one_blas_thread
@@ -130,17 +123,9 @@ def cross_task(hidden: np.ndarray, labels: dict, feature: np.ndarray, n: np.ndar
     n = check_b(n, B, "n")
     seq_id = check_b(seq_id, B, "seq_id")
     d = step - age                                            # step at which the decoded stimulus was shown
-    image_id = strata = context = None
-    if stimuli is not None:
-        stim = check_bt(stimuli, B, T, "stimuli")
-        image_id = stim[:, d]
-        if strict and step > 0:
-            context = stim[:, :step + 1]
-    if "identity" in labels:
-        strata = check_bt(labels["identity"], B, T, "labels['identity']")[:, d]
-    cell = feature.astype(np.int64) * 100 + n.astype(np.int64)
-    train, test = decoded_split(protocol, image_id=image_id, strata=strata, seq_id=seq_id, seq_strata=cell,
-                                context=context, test_fraction=test_fraction, seed=seed)
+    train, test, image_id = recording_split(protocol, stimuli=stimuli, labels=labels, feature=feature, n=n,
+                                            seq_id=seq_id, T=T, decoded=d, step=step, strict=strict,
+                                            test_fraction=test_fraction, seed=seed)
     tasks = [t for t in task_groups(B, feature, n, by_feature=True, by_n=by_n) if age == 0 or t[1] >= age
              or t[1] == 0]
     X = h[:, step].astype(np.float64)

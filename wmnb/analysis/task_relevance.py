@@ -39,7 +39,7 @@ from ._checks import check_b, check_bt, check_hidden, check_labels, check_step
 from .decoding import FEATURES, PROTOCOL_LABELS, PROTOCOLS, fit_decoder, holdout_split, score, task_groups
 
 __all__ = ["task_relevance", "task_relevance_transfer", "relevance_summary", "normalised_accuracy",
-           "decoded_split", "PROTOCOL_NAMES", "COLUMNS"]
+           "decoded_split", "recording_split", "PROTOCOL_NAMES", "COLUMNS"]
 
 #: protocol code -> label for tables and figures (``"transfer"`` is form (b): train pool -> novel angles)
 PROTOCOL_NAMES = dict(PROTOCOL_LABELS, transfer="image-disjoint, novel angles (fit on the train pool)")
@@ -100,6 +100,32 @@ def decoded_split(protocol: str, *, image_id: Optional[np.ndarray], strata: Opti
                           "protocol='sequence' by name for the paper-style split")
     return holdout_split(protocol, image_id=image_id, strata=strata, seq_id=seq_id, seq_strata=seq_strata,
                          test_fraction=test_fraction, seed=seed, context=context)
+
+
+def recording_split(protocol: str, *, stimuli: Optional[np.ndarray], labels: dict, feature: np.ndarray,
+                    n: np.ndarray, seq_id: np.ndarray, T: int, decoded: int, step: int, strict: bool = True,
+                    test_fraction: float = 0.2, seed: int = 0):
+    """:func:`decoded_split` for a recording whose state at ``step`` is decoded for the image shown at ``decoded``.
+
+    The image split is stratified by that image's identity (one split serves every property); with ``strict``
+    and ``step > 0``, training rows that showed a held-out image anywhere up to ``step`` are dropped. The
+    paper-style split is done per task cell (feature, N).
+
+    Returns ``(train, test, image_id)``: (B,) row masks and the (B,) decoded image ids (None without ``stimuli``).
+    """
+    B = seq_id.shape[0]
+    image_id = strata = context = None
+    if stimuli is not None:
+        stim = check_bt(stimuli, B, T, "stimuli")
+        image_id = stim[:, decoded]
+        if strict and step > 0:
+            context = stim[:, :step + 1]
+    if isinstance(labels, dict) and "identity" in labels:
+        strata = check_bt(labels["identity"], B, T, "labels['identity']")[:, decoded]
+    cell = feature.astype(np.int64) * 100 + n.astype(np.int64)
+    train, test = decoded_split(protocol, image_id=image_id, strata=strata, seq_id=seq_id, seq_strata=cell,
+                                context=context, test_fraction=test_fraction, seed=seed)
+    return train, test, image_id
 
 
 def _row(protocol, fname, nval, p, step, s, n_train, n_images, dec):
@@ -167,17 +193,9 @@ def task_relevance(hidden: np.ndarray, labels: dict, feature: np.ndarray, n: np.
     feature = check_b(feature, B, "feature")
     n = check_b(n, B, "n")
     seq_id = check_b(seq_id, B, "seq_id")
-    image_id = strata = context = None
-    if stimuli is not None:
-        stim = check_bt(stimuli, B, T, "stimuli")
-        image_id = stim[:, step]
-        if strict and step > 0:
-            context = stim[:, :step + 1]
-    if isinstance(labels, dict) and "identity" in labels:
-        strata = check_bt(labels["identity"], B, T, "labels['identity']")[:, step]
-    cell = feature.astype(np.int64) * 100 + n.astype(np.int64)
-    train, test = decoded_split(protocol, image_id=image_id, strata=strata, seq_id=seq_id, seq_strata=cell,
-                                context=context, test_fraction=test_fraction, seed=seed)
+    train, test, image_id = recording_split(protocol, stimuli=stimuli, labels=labels, feature=feature, n=n,
+                                            seq_id=seq_id, T=T, decoded=step, step=step, strict=strict,
+                                            test_fraction=test_fraction, seed=seed)
     rows = []
     for fname, nval, mask in task_groups(B, feature, n, by_feature=True, by_n=by_n):
         tr, te = mask & train, mask & test

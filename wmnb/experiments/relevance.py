@@ -29,7 +29,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, check_choice, check_float, check_int
+from ..errors import ConfigError, check_choice, check_choices, check_float, check_int
 from ..tasks import FEATURES, SCENARIOS
 from ..verdicts import combine, interval_verdict, per_seed_values
 from . import _check_split, _get_recording, _get_run, _model_label, _n_per_condition, _run_row, _source_tables
@@ -52,37 +52,19 @@ SUMMARY_COLUMNS = ["seed", "protocol", "scenario", "core", "property", "relevant
 
 
 def _check_scenarios(scenarios) -> tuple[str, ...]:
-    if isinstance(scenarios, str):
-        scenarios = (scenarios,)
-    scenarios = tuple(scenarios)
-    if not scenarios:
-        raise ConfigError(f"scenarios=() is not allowed; choose from {list(SCENARIOS)}")
-    for s in scenarios:
-        check_choice("scenarios", s, SCENARIOS)
-    return scenarios
+    return check_choices("scenarios", scenarios, SCENARIOS)
 
 
 def _check_stsf_features(w, stsf_features) -> tuple[str, ...]:
     if stsf_features is None:
         return ("category",) if w.profile == "smoke" else tuple(FEATURES)
-    if isinstance(stsf_features, str):
-        stsf_features = (stsf_features,)
-    out = tuple(stsf_features)
-    if not out:
-        raise ConfigError(f"stsf_features=() is not allowed; choose from {list(FEATURES)} or None")
-    for f in out:
-        check_choice("stsf_features", f, FEATURES)
-    return out
+    return check_choices("stsf_features", stsf_features, FEATURES)
 
 
 def _check_protocols(protocols) -> tuple[str, ...]:
-    if isinstance(protocols, str):
-        protocols = (protocols,)
-    out = tuple(protocols)
-    if not out or "image" not in out:
+    out = check_choices("protocols", protocols, PROTOCOLS)
+    if "image" not in out:
         raise ConfigError(f"protocols={protocols!r} must include the primary 'image'; choose from {list(PROTOCOLS)}")
-    for pr in out:
-        check_choice("protocols", pr, PROTOCOLS)
     return out
 
 
