@@ -91,3 +91,35 @@ def test_cached_table_computes_once_and_recomputes_after_corruption(tmp_path):
     cached_table("demo", {"runs": ["k1"]}, compute, cache_dir=tmp_path)
     cached_table("demo", {"runs": ["k2"]}, compute, cache_dir=tmp_path)
     assert len(calls) == 3  # exactly the corrupted entry was recomputed
+
+
+def test_cached_table_key_follows_only_the_named_sources(tmp_path, monkeypatch):
+    """A table keyed on its own module is recomputed when that module's source changes, not when another does."""
+    import pandas as pd
+
+    from wmnb import results
+
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "mine.py").write_text("x = 1\n")
+    (pkg / "other.py").write_text("y = 1\n")
+    monkeypatch.setattr(results, "PACKAGE_DIR", pkg)
+    results._hash_sources.cache_clear()
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame({"a": [1]})
+
+    def get():
+        results._hash_sources.cache_clear()
+        return results.cached_table("demo", {"n": 1}, compute, cache_dir=tmp_path / "c", sources=("mine.py",))
+
+    get()
+    (pkg / "other.py").write_text("y = 2\n")
+    get()
+    assert len(calls) == 1
+    (pkg / "mine.py").write_text("x = 2\n")
+    get()
+    assert len(calls) == 2
+    results._hash_sources.cache_clear()

@@ -51,10 +51,15 @@ def code_hash() -> str:
 
 
 def cached_table(kind: str, description: Any, compute: Callable[[], pd.DataFrame], *, cache_dir=None,
-                 force: bool = False) -> pd.DataFrame:
+                 force: bool = False, sources: tuple[str, ...] = CODE_SOURCES) -> pd.DataFrame:
     """Return ``compute()`` for ``description`` and the current analysis code, computing it at most once
-    per cache."""
-    code = code_hash()
+    per cache.
+
+    ``sources`` (paths relative to the package, files or folders) are the code whose source is part of the
+    key; the default is the analysis stack (:data:`CODE_SOURCES`). A chapter with its own self-contained
+    module (e.g. ``("superposition.py",)``) names it, so its edits recompute only its own tables.
+    """
+    code = _hash_sources(PACKAGE_DIR, tuple(sources))
     key = config_hash({"description": description, "code": code}, kind=kind)
     entry = CacheEntry(cache_dir or default_cache_dir(), "results", f"{kind}-{key}")
     if not force and entry.complete():
