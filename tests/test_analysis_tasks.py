@@ -227,3 +227,26 @@ def test_accuracy_comparable():
     assert not miss["comparable"].iloc[0] and np.isnan(miss["max_gap"].iloc[0])
     with pytest.raises(ConfigError):
         accuracy_comparable(pd.DataFrame(dict(core=["rnn"], accuracy=[0.9])))
+
+
+def test_accuracy_comparable_judges_gaps_beyond_seed_noise():
+    rng = np.random.default_rng(0)
+
+    def table(gap, sd, seeds):
+        rows = []
+        for core, g in (("rnn", 0.0), ("gru", gap)):
+            for s in range(seeds):
+                for f in ("identity", "category"):
+                    for k in (1, 2, 3):
+                        acc = 0.95 + (g if (f, k) == ("identity", 3) else 0.0) + rng.normal(0, sd)
+                        rows.append(dict(core=core, seed=s, split="novel_angle", feature=f, n=k, accuracy=acc))
+        return pd.DataFrame(rows)
+
+    # a real 5-point gap on one task is caught at five seeds with realistic seed noise (sd 0.015)
+    assert not accuracy_comparable(table(-0.05, 0.015, 5))["comparable"].iloc[0]
+    # no true gap, same noise: the largest of six noisy point gaps may exceed 2 points, but not beyond noise
+    noisy = accuracy_comparable(table(0.0, 0.02, 3))
+    assert noisy["comparable"].iloc[0] and noisy["max_gap_low"].iloc[0] <= noisy["max_gap"].iloc[0]
+    # one seed per core: the plain point rule
+    one = accuracy_comparable(table(0.03, 0.0, 1))
+    assert not one["comparable"].iloc[0] and one["max_gap_low"].iloc[0] == pytest.approx(0.03)

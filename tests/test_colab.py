@@ -1,7 +1,7 @@
 """The committed Colab notebooks are generated from the chapter sources and must not drift from them."""
 import pytest
 
-from wmnb.colab import NOTEBOOK_DIR, chapter_sources, colab_notebook, colab_text
+from wmnb.book.colab import NOTEBOOK_DIR, chapter_sources, colab_notebook, colab_text
 
 
 @pytest.mark.parametrize("src", chapter_sources(), ids=lambda p: p.stem)
@@ -19,7 +19,7 @@ def test_colab_notebook_installs_wmnb_first_and_keeps_parameters_cell():
 
 
 def test_repository_address_comes_from_config_and_placeholder_means_no_link(tmp_path):
-    from wmnb.colab import colab_url, repository_url, setup_source
+    from wmnb.book.colab import colab_url, repository_url, setup_source
 
     cfg = tmp_path / "_config.yml"
     cfg.write_text("repository:\n  url: https://github.com/wmnb/wmnb\n")

@@ -6,7 +6,8 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from wmnb import figures_f1f2 as ff  # noqa: E402
+from wmnb.figures import cross_task as ff  # noqa: E402
+from wmnb.figures import relevance as fr  # noqa: E402
 from wmnb.analysis.cross_task import cross_task_summary  # noqa: E402
 from wmnb.experiments import cross_task as xt  # noqa: E402
 from wmnb.experiments import relevance as rel  # noqa: E402
@@ -92,6 +93,6 @@ def test_figures_draw():
                 for p in ("location", "identity"):
                     rows.append(dict(seed=seed, protocol=pr, scenario=sc, core="gru", property=p, relevant=False,
                                      accuracy=0.6, normalised=0.4 + 0.1 * seed, chance=0.25, n_cells=3, n_test=10))
-    fig = ff.relevance_protocol_bars(pd.DataFrame(rows, columns=rel.SUMMARY_COLUMNS))
+    fig = fr.relevance_protocol_bars(pd.DataFrame(rows, columns=rel.SUMMARY_COLUMNS))
     assert len(fig.axes) == 1
     plt.close(fig)

@@ -3,7 +3,7 @@ import base64
 
 import pytest
 
-from wmnb.htmlcheck import check_site, summarise
+from wmnb.book.htmlcheck import check_site, summarise
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")

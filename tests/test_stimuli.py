@@ -301,7 +301,7 @@ def test_figures_render(stimset):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from wmnb.stimuli import figures
+    from wmnb.figures import stimuli as figures
 
     for fig in (figures.contact_sheet(stimset), figures.angles_and_locations(stimset, 5),
                 figures.split_design(stimset), figures.static_browser(stimset, n=8)):

@@ -8,17 +8,27 @@ written last and checked on load, so a corrupted cache is detected (and rebuilt 
 Files an entry holds *before* its manifest exists (a training run's resume checkpoints) carry their own
 sha256 in a sidecar file written after them and are verified before they are read
 (:mod:`wmnb.training`); file names starting with "." (temporary files) are never listed in a manifest.
+
+Concurrent writers (sweep workers on a shared filesystem, a chapter and a sweep at once) are serialised per
+entry by :func:`entry_lock`: an exclusive POSIX record lock (``fcntl.lockf``) on ``<kind>/.<key>.lock``, which
+holds its owner's host and pid for messages. The kernel (or the NFS server) drops the lock when its owner
+dies, even by SIGKILL, so a dead owner never blocks anyone; the next writer removes the dead one's temporary
+files (:meth:`CacheEntry.remove_partial`) and re-checks the manifest before writing anything.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -172,3 +182,107 @@ class CacheEntry:
     def clear(self) -> None:
         if self.dir.exists():
             shutil.rmtree(self.dir)
+
+    @property
+    def lock_path(self) -> Path:
+        """The entry's writer lock, beside (not inside) its folder so :meth:`clear` never removes it."""
+        return self.dir.parent / f".{self.key}.lock"
+
+    def remove_partial(self) -> list[str]:
+        """Delete the temporary files (``.*.tmp``) a killed writer left in the folder; returns their names.
+
+        Call it only while holding :func:`entry_lock`: then no live writer can own them.
+        """
+        if not self.dir.is_dir():
+            return []
+        gone = []
+        for p in self.dir.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
+            gone.append(p.name)
+        return gone
+
+
+class LockBusy(RuntimeError):
+    """Raised by :func:`entry_lock` with ``wait=False`` when another live process holds the lock."""
+
+    def __init__(self, path: Path, owner: Optional[dict]):
+        self.path, self.owner = path, owner
+        super().__init__(f"{path} is held by {describe_owner(owner)}")
+
+
+def describe_owner(owner: Optional[dict]) -> str:
+    """``"pid 123 on host h since 2026-11-30 01:00:00 UTC"`` (or "an unknown process")."""
+    if not owner:
+        return "an unknown process"
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(owner.get("since", 0)))
+    return f"pid {owner.get('pid')} on host {owner.get('host')} since {since}"
+
+
+def lock_owner(entry: CacheEntry) -> Optional[dict]:
+    """The owner ({host, pid, since}) of the live lock on ``entry``, or None when nobody holds it.
+
+    Probes with a non-blocking lock attempt, so a lock file left by a dead process reads as free.
+    """
+    try:
+        with entry_lock(entry, wait=False):
+            return None
+    except LockBusy as busy:
+        return busy.owner or {}
+
+
+def _read_owner(path: Path) -> Optional[dict]:
+    try:
+        return json.loads(path.read_text() or "null")
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def entry_lock(entry: CacheEntry, *, wait: bool = True, poll_s: float = 0.5,
+               on_wait: Optional[Callable[[Optional[dict]], None]] = None) -> Iterator[Path]:
+    """Hold the exclusive writer lock of ``entry`` for the ``with`` block (one writer per entry, across
+    processes and hosts sharing the cache).
+
+    ``wait=False`` raises :class:`LockBusy` at once when a live process holds it; else the caller polls
+    every ``poll_s`` seconds (calling ``on_wait(owner)`` once) until it is free. The lock is a POSIX record
+    lock, released by the kernel when its holder exits or is killed, so a stale lock file never blocks; the
+    file is deleted on release, and a waiter that locked a file which was meanwhile deleted retries on the
+    current one. Not re-entrant within one process (POSIX locks are per process).
+    """
+    import fcntl
+
+    path = entry.lock_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    announced = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, _umask_mode())
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            owner = _read_owner(path)
+            if not wait:
+                raise LockBusy(path, owner) from None
+            if on_wait is not None and not announced:
+                on_wait(owner)
+                announced = True
+            time.sleep(poll_s)
+            continue
+        try:  # the holder before us may have deleted the file we locked: then lock the current one
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}).encode())
+        yield path
+    finally:
+        try:
+            path.unlink(missing_ok=True)  # while still holding it: nobody else can be mid-acquire on it
+        finally:
+            os.close(fd)

@@ -3,9 +3,11 @@
 Each finding F1-F9 (see the design notes) has a ``claim_F*`` function in :mod:`wmnb.experiments` (F9 is
 here) that returns one record ``{claim, statement, value, ci_low, ci_high, paper, verdict, details}``; the
 verdict (:data:`wmnb.verdicts.VERDICTS`: holds / does not hold / mixed / inconclusive) is decided by the rule in that function's docstring from our
-numbers, never written by hand. :func:`collect` runs them all on cached runs (training and analyses are
-shared with the chapters through the run and result caches) and :func:`write_json` writes the table that
-``_build/claims.json`` holds.
+numbers, never written by hand. The chapters beyond the paper's figures add their own claims with the same
+vocabulary: A1-A3 (task-guided attention, :mod:`wmnb.attention`), T1-T3 (temporal superposition,
+:mod:`wmnb.superposition`) and P1-P3 (procedural tasks, :mod:`wmnb.automata`). :func:`collect` runs them all
+on cached runs (training and analyses are shared with the chapters through the run and result caches) and
+:func:`write_json` writes the table that ``_build/claims.json`` holds.
 """
 from __future__ import annotations
 
@@ -16,8 +18,7 @@ import pandas as pd
 
 from .analysis.stats import mean_t_interval
 from .cache import atomic_write_json
-
-from .verdicts import VERDICTS  # noqa: E402
+from .verdicts import VERDICTS
 
 PAPER_F9 = ("Generalisation to novel identities is substantially weaker than to novel angles "
             "(Fig. A1c; repo-doc).")
@@ -75,7 +76,9 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
     ``cores`` are compared where the paper compares architectures (F2, F3, F9); the memory-dynamics claims
     (F4-F8) are made once per core of ``dynamics_cores`` (None: the same ``cores``), each record's claim id
     naming its core ("F6 (lstm)"). ``stsf_features`` are the single-task models of F1 (None: one per task
-    feature).
+    feature). ``only`` selects claims by id or group ("F2", "F6 (lstm)", "A", "T", "P"); the extension groups
+    A (attention, the first :data:`ATTENTION_SEEDS` seeds), T (superposition) and P (procedural tasks) each
+    give three records.
     """
     from .experiments import cross_task, dynamics, orthogonality, perturbation, procrustes, relevance
 
@@ -94,6 +97,8 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
         for c in dyn_cores:
             makers[f"{cid} ({c})"] = (lambda fn=fn, c=c: fn(c))
     makers["F9"] = lambda: claim_F9(w, cores=tuple(cores), **kw)
+    # beyond the paper's figures: each chapter's own claims, from the caches its chapter filled
+    makers.update(_extension_makers(w, seeds))
     out = []
     for cid, make in makers.items():
         if only and cid.split(" ")[0] not in only and cid not in only:
@@ -105,6 +110,32 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
                 rec = {**rec, "claim": f"{rec['claim']} ({cid.split('(')[1]}"}
             out.append(rec)
     return out
+
+
+#: chapter 11's arms are trained for the profile's first three seeds (36 runs at quick)
+ATTENTION_SEEDS = 3
+
+
+def _extension_makers(w, seeds) -> dict:
+    """Claims of the chapters beyond the paper's figures: A1-A3 (attention, chapter 11), T1-T3 (temporal
+    superposition, chapter 13), P1-P3 (procedural tasks, chapter 14). Each returns a list of records."""
+    from .pipeline import seeds_for
+
+    nback_seeds = tuple(seeds) if seeds is not None else seeds_for(w.profile)
+
+    def attention():
+        from .attention import claim_records
+        return claim_records(w, core="gru", seeds=nback_seeds[:ATTENTION_SEEDS])
+
+    def superposition():
+        from .superposition.claims import claim_records
+        return claim_records(w.profile, seeds=nback_seeds, w=w)
+
+    def procedural():
+        from .automata.claims import claim_records
+        return claim_records(w.profile)
+
+    return {"A": attention, "T": superposition, "P": procedural}
 
 
 def _as_records(x) -> list[dict]:

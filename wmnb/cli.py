@@ -1,4 +1,4 @@
-"""The ``wmnb`` command line: assets, stimuli, features, train, book.
+"""The ``wmnb`` command line: assets, stimuli, features, train, book, sweep.
 
 Heavy imports happen inside each command so ``wmnb --help`` answers instantly.
 """
@@ -113,12 +113,49 @@ def cmd_book(args) -> int:
     if args.action == "check":
         return book.check()
     if args.action == "colab":
-        from .colab import write_all
+        from .book.colab import write_all
 
         for path in write_all():
             print(f"wrote {path.relative_to(book.ROOT)}")
         return 0
     return book.build(args.chapters, args.profile, force=args.force)
+
+
+def cmd_sweep(args) -> int:
+    from . import sweep
+
+    items = sweep.plan(args.profile, args.chapters or None, cache_dir=args.cache_dir, progress=True)
+    if args.action == "plan":
+        table = sweep.plan_table(items)
+        print(table.to_string(index=False) if len(table) else "the selected chapters train no model")
+        n_cached = int((table.cached == "yes").sum())
+        print(f"{len(items)} runs at profile {args.profile}: {n_cached} cached, {len(items) - n_cached} to train")
+        return 0
+    slurm = dict(partition=args.partition, gpus_per_node=args.gpus_per_node, mem_gb=args.mem,
+                 cpus_per_task=args.cpus_per_task, account=args.account, qos=args.qos, setup=args.setup or ())
+    if args.dry_run:
+        todo = [it for it in items if it.status == "missing"]
+        if args.executor != "slurm":
+            print(sweep.plan_table(todo).to_string(index=False))
+            return 0
+        if not todo:
+            print("nothing to train: every planned run is cached or being trained")
+            return 0
+        from .cache import default_cache_dir
+
+        folder = args.folder or (args.cache_dir or default_cache_dir()) / "sweeps" / "<time stamp>"
+        print(sweep.sbatch_text(len(todo), folder,
+                                workers=args.workers or 8, time=args.time, **slurm))
+        return 0
+    kw = dict(slurm) if args.executor == "slurm" else {}
+    result = sweep.run(items, executor=args.executor, workers=args.workers, cache_dir=args.cache_dir,
+                       folder=args.folder, wait=not args.no_wait, include_running=args.include_running,
+                       time=args.time, **kw)
+    if args.executor == "slurm" and args.no_wait:
+        return 0
+    print(f"sweep: {len(result.done)} trained or found finished, {len(result.failed)} failed"
+          + ("; run the same command again to retry what failed" if result.failed else ""))
+    return 0 if result.ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +206,38 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", default="quick", help="smoke | quick | paper")
     b.add_argument("--force", action="store_true", help="re-execute even when inputs are unchanged")
     b.set_defaults(func=cmd_book)
+
+    w = sub.add_parser("sweep", help="plan every training run of the book, and train the missing ones in parallel "
+                                     "(local processes or a SLURM job array, via submitit)")
+    w.add_argument("action", choices=["plan", "run"],
+                   help="plan (list the runs, their keys and whether each is cached) | run (train the missing ones; "
+                        "run it again to resume what is missing or failed)")
+    w.add_argument("--profile", default="quick", help="smoke | quick | paper")
+    w.add_argument("--chapters", nargs="*", default=None, help="page name prefixes, e.g. 05 06_cross_task__all "
+                                                                "(default: all)")
+    w.add_argument("--executor", default="local", choices=["local", "slurm", "debug"],
+                   help="local worker processes (default) | slurm job array | debug (in-process, sequential)")
+    w.add_argument("--workers", type=int, default=None,
+                   help="runs at a time (local: default one per GPU, else 1; slurm: array parallelism, default 8)")
+    w.add_argument("--time", default="24:00:00", help="time limit per run: minutes or H:MM:SS (local and slurm)")
+    w.add_argument("--partition", default=None, help="SLURM partition")
+    w.add_argument("--gpus-per-node", type=int, default=1, help="GPUs per SLURM array task (a run uses one)")
+    w.add_argument("--mem", type=float, default=None, help="memory per SLURM array task, in GB")
+    w.add_argument("--cpus-per-task", type=int, default=4, help="CPU cores per SLURM array task")
+    w.add_argument("--account", default=None, help="SLURM account")
+    w.add_argument("--qos", default=None, help="SLURM QOS")
+    w.add_argument("--setup", action="append", default=None,
+                   help="shell line run before each SLURM task, e.g. 'module load cuda' (repeatable)")
+    w.add_argument("--folder", type=Path, default=None,
+                   help="submitit logs and pickles (default <cache>/sweeps/<time stamp>; on a shared filesystem "
+                        "for slurm)")
+    w.add_argument("--no-wait", action="store_true", help="slurm: print the job ids and return without waiting")
+    w.add_argument("--include-running", action="store_true",
+                   help="also submit runs another process is training (they wait for it, then load)")
+    w.add_argument("--dry-run", action="store_true",
+                   help="print what would be submitted (slurm: the sbatch script) and submit nothing")
+    _cache_arg(w)
+    w.set_defaults(func=cmd_sweep)
     return p
 
 

@@ -168,6 +168,8 @@ KNOWN: dict[str, Callable[[str, Any, Mapping], Any]] = {
     "dynamics_cores": _optional(_list_of(lambda: CORE_NAMES)),
     "readout": _choice(_readouts),
     "attention": _choice(lambda: ("none", "task", "dual")),
+    "arms": _list_of(lambda: __import__("wmnb.attention", fromlist=["ARMS"]).ARMS),  # chapter 11's readouts
+    "gate_readout": _choice(lambda: __import__("wmnb.attention", fromlist=["GATE_READOUTS"]).GATE_READOUTS),
     "hidden_size": _optional(_int(low=1)),
     "seq_len": _int(low=2),
     "train_seed": _int(low=0),
@@ -199,7 +201,8 @@ def check(*, choices: Optional[Mapping[str, Iterable]] = None, **params: Any) ->
         Any subset of the names in :data:`KNOWN` (``profile``, ``source``, ``shapenet_root``,
         ``identities_per_category``, ``image_size``, ``seed``, ``backbone``, ``backbones``, ``device``,
         ``cache_dir``, ``scenario``, ``scenarios``, ``feature``, ``stsf_features``, ``core``, ``cores``,
-        ``dynamics_core``, ``dynamics_cores``, ``readout``, ``attention``, ``hidden_size``, ``seq_len``, ``train_seed``,
+        ``dynamics_core``, ``dynamics_cores``, ``readout``, ``attention``, ``arms``, ``gate_readout``, ``hidden_size``,
+        ``seq_len``, ``train_seed``,
         ``seeds``, ``n_seeds``, ``n_per_condition``, ``n_null``, ``k``, ``by_n``, ``by_feature``,
         ``compare_avgpool``).
 

@@ -34,7 +34,7 @@ ANALYSIS_SEQUENCES = {"smoke": 60, "quick": 2000, "paper": 2000}
 ANALYSIS_SEED = 12345
 
 #: seeds a chapter aggregates over, per profile
-DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
+DEFAULT_SEEDS = {"smoke": (0,), "quick": (0, 1, 2, 3, 4), "paper": (0, 1, 2, 3, 4)}
 
 
 @dataclass

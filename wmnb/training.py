@@ -17,11 +17,20 @@ never cached.
 
 Loss: cross entropy on executive steps (t >= N), plus ``no_action_weight`` x cross entropy on the
 no_action steps (t < N).
+
+Concurrent callers (sweep workers, a chapter beside a sweep) never train the same run twice: the run's writer
+lock (:func:`wmnb.cache.entry_lock`) is taken before its folder is touched; a second caller waits for it and
+then loads the finished run. With ``$WMNB_RUN_LOG`` set to a file, every call of :func:`train` appends one
+JSON line (event "request": key, config, stimulus hash, feature key, cached or not; "wait" / "train" when it
+waits for another writer / trains): the exact list of runs a chapter asks for (:mod:`wmnb.sweep` checks its
+plan against it).
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +42,7 @@ import torch
 from torch.nn import functional as F
 
 from wmnb.cache import CacheEntry, atomic_write_bytes, atomic_write_json, atomic_write_with, config_hash, \
-    default_cache_dir, sha256_bytes
+    default_cache_dir, describe_owner, entry_lock, sha256_bytes
 from wmnb.errors import ConfigError, check_choice, check_float, check_int
 from wmnb.models import ModelConfig, WMModel
 from wmnb.tasks import FEATURES, SCENARIOS, NBackTrials, TrialStream, scenario_conditions
@@ -516,6 +525,30 @@ def _fail_non_finite(entry: CacheEntry, what: str) -> None:
                         f"or a grad_clip > 0")
 
 
+#: environment variable naming a JSON-lines file every :func:`train` call appends to (see the module doc)
+RUN_LOG_ENV = "WMNB_RUN_LOG"
+
+
+def log_event(event: str, key: str, config: "TrainConfig", **extra) -> None:
+    """Append one JSON line to ``$WMNB_RUN_LOG`` (nothing when it is unset).
+
+    Fields: event, key, time (epoch s), host, pid, config (:meth:`TrainConfig.hash_fields`, canonical), plus
+    ``extra``. One ``write`` of an O_APPEND file per line, so concurrent processes never interleave lines.
+    """
+    path = os.environ.get(RUN_LOG_ENV)
+    if not path:
+        return
+    from wmnb.cache import canonical
+
+    line = json.dumps(dict(event=event, key=key, time=time.time(), host=socket.gethostname(), pid=os.getpid(),
+                           config=canonical(config.hash_fields()), **extra), sort_keys=True) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
 class _Interrupted(KeyboardInterrupt):
     """Raised by the private ``_interrupt_after`` hook (tests of resuming)."""
 
@@ -545,7 +578,10 @@ def train(stimuli, features, config: Optional[TrainConfig] = None, cache_dir=Non
     maps = _feature_maps(features)
     key = run_key(stimuli, features, config)
     entry = CacheEntry(cache_dir or default_cache_dir(), "runs", key)
-    if not force and entry.complete(verify=True):
+    cached = not force and entry.complete(verify=True)
+    log_event("request", key, config, stimuli=_stimulus_hash(stimuli), features=_feature_key(features),
+              cached=bool(cached))
+    if cached:
         return _read_run(entry, stimuli, features)
     device = resolve_device(config.device)
     conditions = config.conditions
@@ -567,20 +603,31 @@ def train(stimuli, features, config: Optional[TrainConfig] = None, cache_dir=Non
             config.n_eval_per_condition, seed=config.seed * 1000 + 101 + i)
     best_split = "novel_angle" if "novel_angle" in eval_sets else next(iter(eval_sets))
 
-    # the run folder is created only now, after every input has been checked: a bad input leaves nothing
-    if force:
-        entry.clear()
-    entry.begin()
-    old_threads = torch.get_num_threads()
-    if config.threads is not None and device.type == "cpu":
-        torch.set_num_threads(config.threads)
-    try:
-        t_start = time.perf_counter()
-        return _train_loop(stimuli, features, config, entry, key, maps, device, conditions, train_pool, stream,
-                           eval_sets, best_split, t_start, progress, _interrupt_after)
-    finally:
-        if torch.get_num_threads() != old_threads:
-            torch.set_num_threads(old_threads)
+    def waiting(owner):
+        log_event("wait", key, config, owner=owner)
+        if progress:
+            print(f"run {key} is being trained by {describe_owner(owner)}; waiting for it", flush=True)
+
+    # one writer per run across processes and hosts; a second caller waits, then loads the finished run
+    with entry_lock(entry, on_wait=waiting):
+        if not force and entry.complete(verify=True):
+            return _read_run(entry, stimuli, features)
+        entry.remove_partial()  # temporary files of a writer that was killed (we hold the lock: it is dead)
+        log_event("train", key, config, device=str(device), resume=entry.path(RESUME).exists())
+        # the run folder is created only now, after every input has been checked: a bad input leaves nothing
+        if force:
+            entry.clear()
+        entry.begin()
+        old_threads = torch.get_num_threads()
+        if config.threads is not None and device.type == "cpu":
+            torch.set_num_threads(config.threads)
+        try:
+            t_start = time.perf_counter()
+            return _train_loop(stimuli, features, config, entry, key, maps, device, conditions, train_pool,
+                               stream, eval_sets, best_split, t_start, progress, _interrupt_after)
+        finally:
+            if torch.get_num_threads() != old_threads:
+                torch.set_num_threads(old_threads)
 
 
 def _train_loop(stimuli, features, config, entry, key, maps, device, conditions, train_pool, stream,

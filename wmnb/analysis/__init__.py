@@ -21,7 +21,7 @@ from .dynamics import (cross_time_decoding, encoding_transfer, executive_summary
 from .orthogonality import compare_spaces, normalised_orthogonality, orthogonality, orthogonality_index
 from .perturbation import perturb_along_normal
 from .procrustes import fit_rotation, procrustes_reconstruction, swap_summary, swap_test
-from .stats import aggregate_seeds, bootstrap_ci, paired_test, wilson_ci
+from .stats import aggregate_seeds, bootstrap_ci, paired_test, seed_ci, wilson_ci
 from .task_relevance import relevance_summary, task_relevance
 
 __all__ = [
@@ -30,5 +30,5 @@ __all__ = [
     "orthogonality", "orthogonality_index", "normalised_orthogonality", "compare_spaces",
     "cross_time_decoding", "executive_summary", "encoding_transfer", "transfer_summary", "hypothesis_verdicts",
     "swap_test", "procrustes_reconstruction", "swap_summary", "fit_rotation", "perturb_along_normal",
-    "wilson_ci", "bootstrap_ci", "paired_test", "aggregate_seeds",
+    "wilson_ci", "seed_ci", "bootstrap_ci", "paired_test", "aggregate_seeds",
 ]

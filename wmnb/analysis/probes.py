@@ -56,16 +56,14 @@ class ProbeSplit:
 
 
 def wilson_interval(k: int | np.ndarray, n: int | np.ndarray, z: float = 1.959964) -> tuple:
-    """Wilson score interval for a binomial proportion k/n (95% by default). Returns (low, high)."""
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1 + z ** 2 / n
-        centre = (p + z ** 2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / denom
-    low, high = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
-    return (float(low), float(high)) if low.ndim == 0 else (low, high)
+    """Wilson score interval for a binomial proportion k/n (95% by default). Returns (low, high).
+
+    :func:`wmnb.analysis.stats.wilson_ci` with this module's historical ``z`` (same edge cases: ``n == 0``
+    gives NaN, ``k == 0`` a low of 0, ``k == n`` a high of 1).
+    """
+    from .stats import wilson_ci
+
+    return wilson_ci(k, n, z=z)
 
 
 def as_matrix(features) -> np.ndarray:

@@ -21,6 +21,8 @@ from ..errors import ConfigError, check_float, check_int
 
 __all__ = [
     "wilson_ci",
+    "seed_ci",
+    "mean_t_interval",
     "bootstrap_ci",
     "accuracy_with_ci",
     "paired_test",
@@ -28,50 +30,98 @@ __all__ = [
 ]
 
 
-def mean_t_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t confidence interval of the finite ``values`` (e.g. one per seed).
+def _t_stats(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    """``(mean, sd, half-width)`` of the t interval of the finite 1-d array ``x`` (already filtered).
 
-    Returns ``(mean, low, high)``; the interval is NaN with fewer than two finite values, everything is NaN
-    with none.
+    ``sd`` and ``half`` are NaN with fewer than two values; everything is NaN with none. The one place the
+    t interval is computed (:func:`seed_ci` and :func:`aggregate_seeds` both use it).
     """
-    from scipy import stats as st
-
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return (np.nan, np.nan, np.nan)
-    m = float(x.mean())
+    m = float(x.mean()) if x.size else np.nan
     if x.size < 2:
         return (m, np.nan, np.nan)
-    half = float(st.t.ppf(0.5 + level / 2, x.size - 1)) * float(x.std(ddof=1)) / np.sqrt(x.size)
-    return (m, m - half, m + half)
+    sd = float(x.std(ddof=1))
+    half = float(_st.t.ppf(0.5 + level / 2, x.size - 1)) * sd / np.sqrt(x.size)
+    return (m, sd, half)
 
 
-def wilson_ci(k: int | np.ndarray, n: int | np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion ``k / n``.
+def seed_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t confidence interval of the finite ``values`` (e.g. one value per seed or per model).
+
+    The one seed-interval helper of the package (``mean_t_interval`` is the same function).
 
     Parameters
     ----------
-    k, n : int
-        Number of successes and of trials (``n >= 0``; ``n == 0`` gives ``(nan, nan)``).
+    values : sequence of float, shape (k,)
+        One value per seed; NaN / inf entries are dropped before anything is computed.
     level : float
         Two-sided confidence level.
 
     Returns
     -------
-    (low, high) : tuple of float
+    (mean, low, high) : tuple of float
+        ``mean +- t_{k-1} * sd / sqrt(k)`` over the k finite values.
+
+    Edge cases
+    ----------
+    * no finite value (k = 0): ``(nan, nan, nan)``;
+    * a single seed (k = 1): ``(value, nan, nan)`` -- the mean, but no interval (the verdict rules read a
+      NaN interval as "inconclusive", never as a narrow one);
+    * identical values: a zero-width interval ``(m, m, m)``.
     """
-    level = check_float("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
-    k = float(k)
-    n = float(n)
-    if n <= 0:
-        return (float("nan"), float("nan"))
-    z = float(_st.norm.ppf(0.5 + level / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    m, _, half = _t_stats(x, level)
+    if x.size == 0:
+        return (np.nan, np.nan, np.nan)
+    if x.size < 2:
+        return (m, np.nan, np.nan)
+    return (m, m - half, m + half)
+
+
+#: the historical name of :func:`seed_ci` (same function; kept for existing callers)
+mean_t_interval = seed_ci
+
+
+def wilson_ci(k, n, level: float = 0.95, *, z: float | None = None):
+    """Wilson score interval for a binomial proportion ``k / n``: the one Wilson interval of the package.
+
+    Parameters
+    ----------
+    k, n : int or array
+        Number of successes and of trials (``0 <= k <= n``); scalars or broadcastable arrays.
+    level : float
+        Two-sided confidence level (used when ``z`` is None).
+    z : float or None
+        The normal quantile to use instead of ``level`` (``wmnb.analysis.probes`` uses its historical
+        ``z = 1.959964``).
+
+    Returns
+    -------
+    (low, high)
+        Floats for scalar input, arrays (shape of ``k / n``) for array input; clipped to [0, 1].
+
+    Edge cases
+    ----------
+    * ``n == 0`` (no trials): ``(nan, nan)``;
+    * ``k == 0``: low is 0.0 (the interval is ``[0, z^2 / (n + z^2)]``);
+    * ``k == n``: high is 1 up to rounding (it can come out as 0.9999999999999999; kept so that no cached
+      number changes), low is ``n / (n + z^2)``.
+    """
+    if z is None:
+        level = check_float("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
+        z = float(_st.norm.ppf(0.5 + level / 2))
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    if low.ndim == 0:
+        return (float(low), float(high))
+    return (low, high)
 
 
 def bootstrap_ci(values: np.ndarray, groups: np.ndarray | None = None, *,
@@ -248,10 +298,7 @@ def aggregate_seeds(tables: Iterable[pd.DataFrame], keys: Sequence[str], values:
         row["n_seeds"] = int(g["_seed"].nunique())
         for v in values:
             x = g[v].to_numpy(dtype=float)
-            x = x[np.isfinite(x)]
-            m = float(np.mean(x)) if x.size else np.nan
-            sd = float(np.std(x, ddof=1)) if x.size > 1 else np.nan
-            half = float(_st.t.ppf(0.5 + level / 2, x.size - 1)) * sd / np.sqrt(x.size) if x.size > 1 else np.nan
+            m, sd, half = _t_stats(x[np.isfinite(x)], level)
             row[f"{v}_mean"], row[f"{v}_sd"] = m, sd
             row[f"{v}_ci_low"], row[f"{v}_ci_high"] = m - half, m + half
         rows.append(row)

@@ -33,8 +33,9 @@ import pandas as pd
 from ..errors import ConfigError, check_choice, check_float, check_int
 from ..pipeline import ANALYSIS_SEED
 from ..tasks import SCENARIOS
-from . import CORES, _check_cores, _check_split, _get_recording, _get_run, _n_per_condition, _run_row, _source_tables
-from .dynamics import EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, claim_dict, resolve_seeds
+from .core import (CORES, EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, check_cores, check_split,
+                   claim_dict, get_recording, get_run, resolve_n_per_condition, resolve_seeds, run_row, seed_ci,
+                   source_tables, subsample_rows)
 
 __all__ = ["orthogonality", "per_model_deltas", "f3_rule", "space_tests", "claim_F3", "SPACES", "PERCEPTUAL",
            "PER_SEED_COLUMNS", "SUMMARY_COLUMNS", "PER_MODEL_COLUMNS", "DEFAULT_K", "DEFAULT_N_NULL",
@@ -58,18 +59,6 @@ SUMMARY_COLUMNS = ["seed", "core", "property", "space", "O", "O_normalised", "O_
                    "accuracy", "chance", "n_cells", "n_decodable", "frac_encoding_below"]
 PER_MODEL_COLUMNS = ["model", "core", "seed", "space", "n_pairs", "n_kept", "n_dropped", "delta", "delta_raw",
                      "delta_location", "delta_identity", "delta_category"]
-
-
-def _subsample(feature, n, max_per_condition, seed):
-    rng = np.random.default_rng(seed)
-    keep = []
-    for fc in np.unique(feature):
-        for nv in np.unique(n):
-            rows = np.flatnonzero((feature == fc) & (n == nv))
-            if max_per_condition is not None and rows.size > max_per_condition:
-                rows = rng.choice(rows, size=max_per_condition, replace=False)
-            keep.append(rows)
-    return np.sort(np.concatenate(keep))
 
 
 def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
@@ -115,11 +104,11 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
     from ..analysis.orthogonality import orthogonality as _paper_orthogonality
     from ..results import cached_table
 
-    cores = _check_cores(cores)
+    cores = check_cores(cores)
     check_choice("scenario", scenario, SCENARIOS)
     seeds = resolve_seeds(w, seeds, n_seeds)
-    split = _check_split(split)
-    npc = _n_per_condition(w, n_per_condition)
+    split = check_split(split)
+    npc = resolve_n_per_condition(w, n_per_condition)
     k = check_int("k", k, low=2)
     n_null = DEFAULT_N_NULL[w.profile] if n_null is None else check_int("n_null", n_null, low=0)
     step = check_int("step", step, low=0)
@@ -151,7 +140,7 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
                                      min_above_chance=min_above_chance, by_feature=by_feature, by_n=by_n)
 
     def analyse_paper(rec, names, seed):
-        r = _subsample(rec.feature, rec.n, paper_max_per_condition, subsample_seed)
+        r = subsample_rows(rec.feature, rec.n, paper_max_per_condition, subsample_seed)
         sp = {nm: a[:, None, :] for nm, a in spaces_at(rec, names, r).items()}
         return _paper_orthogonality(sp, {p: rec.labels[p][r][:, step:step + 1] for p in PROPERTIES}, None,
                                     rec.n[r], rec.seq_id[r], step=0, by_feature=False, by_n=True, n_null=0,
@@ -160,10 +149,10 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
     parts, paper_parts, runs = [], [], []
     for core in cores:
         for seed in seeds:
-            run = _get_run(w, scenario, core, seed, None, progress)
-            runs.append(_run_row(run, seed, scenario, core))
+            run = get_run(w, scenario, core, seed, progress)
+            runs.append(run_row(run, seed, scenario, core))
             rec_desc = dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED)
-            get_rec = (lambda run=run: _get_recording(w, run, split, npc))
+            get_rec = (lambda run=run: get_recording(w, run, split, npc))
             # the backbone depends only on the analysis trials (the same for every run of a scenario), not on
             # the trained weights: computed once per seed and shared by all architectures
             bb_desc = dict(v=EXPERIMENT_VERSION, stimuli=w.stimuli.hash, features=w.features.key,
@@ -316,7 +305,6 @@ def f3_rule(per_model: pd.DataFrame, *, primary: str = "backbone", level: float 
     controls_pass, per_core`` (core -> dict value, ci_low, ci_high, n_models, verdict), ``models`` (the
     per-model records).
     """
-    from ..analysis.stats import mean_t_interval
     from ..verdicts import HOLDS, MIXED, NOT, interval_verdict
 
     t = per_model[per_model["space"] == primary]
@@ -326,11 +314,11 @@ def f3_rule(per_model: pd.DataFrame, *, primary: str = "backbone", level: float 
     n_pairs, n_kept = int(t["n_pairs"].sum()), int(t["n_kept"].sum())
     kept_fraction = n_kept / n_pairs if n_pairs else 0.0
     controls = bool(len(vals) >= min_models and kept_fraction >= min_kept_fraction)
-    m, lo, hi = mean_t_interval(vals["delta"].to_numpy(float), level)
+    m, lo, hi = seed_ci(vals["delta"].to_numpy(float), level)
     verdict = interval_verdict(lo, hi, 0.0, direction="below", controls_pass=controls)
     per_core = {}
     for core, g in vals.groupby("core", sort=True):
-        cm, clo, chi = mean_t_interval(g["delta"].to_numpy(float), level)
+        cm, clo, chi = seed_ci(g["delta"].to_numpy(float), level)
         per_core[str(core)] = dict(value=cm, ci_low=clo, ci_high=chi, n_models=len(g),
                                    verdict=interval_verdict(clo, chi, 0.0, direction="below",
                                                             controls_pass=len(g) >= 2))
@@ -370,7 +358,7 @@ def claim_F3(source, *, perceptual: Sequence[str] = PERCEPTUAL, level: float = 0
     if hasattr(source, "stimuli") and hasattr(source, "features"):
         source = orthogonality(source, **kw)
         paper_style = source.extra.get("paper_style")
-    t = _source_tables(source, "orthogonality", orthogonality, **kw)
+    t = source_tables(source, "orthogonality", orthogonality, **kw)
     if "model" not in t.columns:
         t = t.assign(model=t["core"] if "core" in t.columns else "model")
     if "core" not in t.columns:

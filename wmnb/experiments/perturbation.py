@@ -35,8 +35,8 @@ import pandas as pd
 
 from ..errors import ConfigError, check_choice, check_float, check_int
 from ..verdicts import INCONCLUSIVE, combine
-from .dynamics import (FEATURES, ExperimentTables, _per_seed_tables, aggregate, check_features, claim_dict,
-                       resolve_seeds, run_table, seed_ci)
+from .core import (FEATURES, ExperimentTables, aggregate, check_features, claim_dict, per_seed_tables, resolve_seeds,
+                   run_table, seed_ci)
 
 __all__ = ["RESPONSES", "VARIANTS", "DIRECTIONS", "perturb_cell", "make_step_fn", "perturbation", "rule_F8",
            "claim_F8", "claim_F8_by_core"]
@@ -264,7 +264,7 @@ def perturbation(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optiona
         cols += ["decoder_accuracy", "chance", "d0_max_abs_diff"]
         return pd.DataFrame(rows_out)[cols]
 
-    per = _per_seed_tables(w, scenario, core, seeds, "exp_perturbation", params, compute_one, split, progress,
+    per = per_seed_tables(w, scenario, core, seeds, "exp_perturbation", params, compute_one, split, progress,
                            cache_dir)
     per_seed = pd.concat(per, ignore_index=True)
     summary = per_seed[per_seed["task_feature"] == "all"].reset_index(drop=True)

@@ -32,8 +32,9 @@ import pandas as pd
 from ..errors import ConfigError, check_choice, check_choices, check_float, check_int
 from ..tasks import FEATURES, SCENARIOS
 from ..verdicts import combine, interval_verdict, per_seed_values
-from . import _check_split, _get_recording, _get_run, _model_label, _n_per_condition, _run_row, _source_tables
-from .dynamics import EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, claim_dict, resolve_seeds, seed_ci
+from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, check_split, claim_dict,
+                   get_recording, get_run, model_label, resolve_n_per_condition, resolve_seeds, run_row, seed_ci,
+                   source_tables)
 
 __all__ = ["relevance", "claim_F1", "f1_rule", "irrelevant_by_scenario", "PER_SEED_COLUMNS", "SUMMARY_COLUMNS",
            "PROTOCOLS"]
@@ -114,8 +115,8 @@ def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str 
     check_choice("core", core, ("rnn", "gru", "lstm"))
     seeds = resolve_seeds(w, seeds, n_seeds)
     stsf = _check_stsf_features(w, stsf_features)
-    split = _check_split(split)
-    npc = _n_per_condition(w, n_per_condition)
+    split = check_split(split)
+    npc = resolve_n_per_condition(w, n_per_condition)
     step = check_int("step", step, low=0)
     protocols = _check_protocols(protocols)
     C = check_float("C", C, low=0.0, low_open=True)
@@ -126,8 +127,8 @@ def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str 
     parts, runs, by_task = [], [], []
     for seed in seeds:
         for scen, feat in models:
-            run = _get_run(w, scen, core, seed, feat, progress)
-            runs.append(_run_row(run, seed, scen, core, feat))
+            run = get_run(w, scen, core, seed, progress, feature=feat)
+            runs.append(run_row(run, seed, scen, core, feat))
             tabs = []
             for pr in protocols:
                 desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), protocol=pr,
@@ -136,9 +137,9 @@ def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str 
                             analysis=params)
 
                 def compute(run=run, seed=seed, pr=pr):
-                    rec = _get_recording(w, run, split, npc)
+                    rec = get_recording(w, run, split, npc)
                     if pr == "transfer":
-                        new = _get_recording(w, run, "novel_angle", npc)
+                        new = get_recording(w, run, "novel_angle", npc)
                         return task_relevance_transfer(rec.hidden, rec.labels, rec.feature, rec.n, new.hidden,
                                                        new.labels, new.feature, new.n, stimuli=rec.stimuli,
                                                        test_stimuli=new.stimuli, step=step, by_n=by_n,
@@ -151,12 +152,12 @@ def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str 
             tab = pd.concat(tabs, ignore_index=True)
             tab["relevant"] = tab["relevant"].astype(bool)
             by_task.append(add_seed(relevance_summary(tab), seed).assign(
-                model=_model_label(scen, core, feat), scenario=scen, core=core))
+                model=model_label(scen, core, feat), scenario=scen, core=core))
             tab.insert(0, "run_key", run.key)
             tab.insert(0, "stsf_feature", feat or "")
             tab.insert(0, "core", core)
             tab.insert(0, "scenario", scen)
-            tab.insert(0, "model", _model_label(scen, core, feat))
+            tab.insert(0, "model", model_label(scen, core, feat))
             parts.append(add_seed(tab, seed))
     per_seed = pd.concat(parts, ignore_index=True)[PER_SEED_COLUMNS]
     summary = summarise(per_seed)
@@ -305,7 +306,7 @@ def claim_F1(source, *, level: float = 0.85, margin: float = 0.05, single: str =
 
     level = check_float("level", level, low=0.0, high=1.0)
     margin = check_float("margin", margin, low=0.0)
-    t = _source_tables(source, "relevance", relevance, **kw)
+    t = source_tables(source, "relevance", relevance, **kw)
     if "protocol" not in t.columns:
         t = t.assign(protocol=protocol)
     have = set(t["scenario"])

@@ -1,4 +1,4 @@
-"""General figures for trained runs: learning curves and accuracy per task, with the chance line.
+"""Figures of behaviour (chapter 4): learning curves and accuracy per task of trained runs, with the chance line.
 
 Pure matplotlib on tidy pandas tables (the ``history`` and ``metrics`` of :class:`wmnb.training.Run`, or
 several of them stacked with a ``seed`` / ``label`` column). Every function returns the Figure.
@@ -10,12 +10,9 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["SPLIT_COLORS", "FEATURE_COLORS", "learning_curves", "accuracy_by_task", "split_gap",
-           "compare_readouts", "task_label"]
+from .style import CHANCE_STYLE, FEATURE_COLORS, PALETTE, SPLIT_COLORS, styled
 
-SPLIT_COLORS = {"train": "tab:blue", "train_batch": "0.6", "novel_angle": "tab:orange",
-                "novel_identity": "tab:green", "novel_both": "tab:purple"}
-FEATURE_COLORS = {"location": "tab:blue", "identity": "tab:orange", "category": "tab:green"}
+__all__ = ["learning_curves", "accuracy_by_task", "split_gap", "compare_readouts", "task_label"]
 
 
 def task_label(feature: str, n: int) -> str:
@@ -29,6 +26,7 @@ def _new_axes(ncols: int, width: float = 4.2, height: float = 3.0, sharey: bool 
     return fig, axes[0]
 
 
+@styled
 def learning_curves(history: pd.DataFrame, splits: Optional[Sequence[str]] = None, by: str = "seed",
                     feature: str = "all", chance: float = 0.5, title: Optional[str] = None):
     """Masked accuracy vs optimizer step, one panel per split, one line per value of ``by``.
@@ -54,7 +52,7 @@ def learning_curves(history: pd.DataFrame, splits: Optional[Sequence[str]] = Non
             curve = hg.groupby("step").accuracy.mean()
             ax.plot(curve.index, curve.values, color=SPLIT_COLORS.get(split, "k"), alpha=0.45 + 0.55 / (1 + i),
                     lw=1.5, label=None if g is None else f"{by} {g}")
-        ax.axhline(chance, color="k", ls="--", lw=0.8)
+        ax.axhline(chance, **CHANCE_STYLE)
         ax.set_title(split.replace("_", " "))
         ax.set_xlabel("step")
         ax.set_ylim(0.4, 1.02)
@@ -67,6 +65,7 @@ def learning_curves(history: pd.DataFrame, splits: Optional[Sequence[str]] = Non
     return fig
 
 
+@styled
 def accuracy_by_task(table: pd.DataFrame, chance: float = 0.5, splits: Optional[Sequence[str]] = None,
                      by: str = "seed", title: Optional[str] = None):
     """Masked accuracy per (feature, N), grouped bars per split, with the seed spread and the chance line.
@@ -104,7 +103,7 @@ def accuracy_by_task(table: pd.DataFrame, chance: float = 0.5, splits: Optional[
                 ax.errorbar(x, vals.mean(), yerr=[[vals.mean() - vals.min()], [vals.max() - vals.mean()]],
                             color="k", lw=0.8, capsize=2)
                 ax.plot(np.full(vals.size, x), vals, "k.", ms=3)
-    ax.axhline(chance, color="k", ls="--", lw=0.8, label=f"chance ({chance:g})")
+    ax.axhline(chance, label=f"chance ({chance:g})", **CHANCE_STYLE)
     ax.set_xticks(range(len(tasks)))
     ax.set_xticklabels([task_label(f, n).replace(" ", "\n", 1) for f, n in tasks], fontsize=8)
     ax.set_ylim(0.3, 1.03)
@@ -116,6 +115,7 @@ def accuracy_by_task(table: pd.DataFrame, chance: float = 0.5, splits: Optional[
     return fig
 
 
+@styled
 def split_gap(table: pd.DataFrame, a: str = "novel_angle", b: str = "novel_identity", by: str = "seed",
               chance: float = 0.5):
     """Per-feature accuracy on split ``a`` vs split ``b`` (one point per run and N), diagonal = no gap."""
@@ -127,8 +127,8 @@ def split_gap(table: pd.DataFrame, a: str = "novel_angle", b: str = "novel_ident
     for f, g in wide.groupby("feature"):
         ax.plot(g[a], g[b], "o", color=FEATURE_COLORS.get(f, "0.4"), label=f, alpha=0.8)
     ax.plot([chance, 1], [chance, 1], "k-", lw=0.8)
-    ax.axhline(chance, color="k", ls="--", lw=0.6)
-    ax.axvline(chance, color="k", ls="--", lw=0.6)
+    ax.axhline(chance, **CHANCE_STYLE)
+    ax.axvline(chance, **CHANCE_STYLE)
     ax.set_xlim(chance - 0.1, 1.02)
     ax.set_ylim(chance - 0.1, 1.02)
     ax.set_xlabel(f"{a.replace('_', ' ')} accuracy")
@@ -138,6 +138,7 @@ def split_gap(table: pd.DataFrame, a: str = "novel_angle", b: str = "novel_ident
     return fig
 
 
+@styled
 def compare_readouts(table: pd.DataFrame, by: str = "readout", split: str = "novel_angle",
                      chance: float = 0.5, features: Sequence[str] = ("location", "identity", "category")):
     """Masked accuracy per (feature, N) on one split, one bar group per value of ``by`` (e.g. readout)."""
@@ -147,7 +148,7 @@ def compare_readouts(table: pd.DataFrame, by: str = "readout", split: str = "nov
     groups = list(dict.fromkeys(t[by]))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(tasks) + 1.5), 3.2))
     width = 0.8 / max(len(groups), 1)
-    colors = ["tab:blue", "tab:red", "tab:gray", "tab:purple"]
+    colors = PALETTE
     for j, g in enumerate(groups):
         tg = t[t[by] == g]
         for i, (f, n) in enumerate(tasks):
@@ -158,7 +159,7 @@ def compare_readouts(table: pd.DataFrame, by: str = "readout", split: str = "nov
             ax.bar(x, vals.mean(), width, color=colors[j % len(colors)], label=str(g) if i == 0 else None)
             if vals.size > 1:
                 ax.plot(np.full(vals.size, x), vals, "k.", ms=3)
-    ax.axhline(chance, color="k", ls="--", lw=0.8, label=f"chance ({chance:g})")
+    ax.axhline(chance, label=f"chance ({chance:g})", **CHANCE_STYLE)
     ax.set_xticks(range(len(tasks)))
     ax.set_xticklabels([task_label(f, n).replace(" ", "\n", 1) for f, n in tasks], fontsize=8)
     ax.set_ylim(0.3, 1.03)

@@ -1,4 +1,4 @@
-"""The chapter pipeline: one declared list of chapter runs, executed by papermill, compiled by Jupyter Book.
+"""The chapter pipeline: the declared runs (:mod:`.chapters`) executed by papermill, compiled by Jupyter Book.
 
 Every chapter is a MyST-markdown notebook ``book/NN_name.md`` (the only committed source). A *run* is a
 chapter with one parameter set (a *variant*, e.g. one per architecture) at one *profile*
@@ -23,77 +23,16 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .errors import ConfigError, check_choice
-
-ROOT = Path(__file__).resolve().parent.parent
-BOOK_DIR = ROOT / "book"
-EXECUTED_DIR = BOOK_DIR / "_executed"
-PROFILES = ("smoke", "quick", "paper")
-#: environment variable telling a chapter's kernel the root of the build executing it
-BUILD_ROOT_ENV = "WMNB_BUILD_ROOT"
-
-
-def build_root() -> Path:
-    """The root of the build being executed: ``$WMNB_BUILD_ROOT`` if set (the book's executor sets it for
-    every chapter), else the repository (a chapter run by hand)."""
-    env = os.environ.get(BUILD_ROOT_ENV)
-    return Path(env) if env else ROOT
-
-
-def artefact_path(name: str) -> Path:
-    """Where a chapter writes the artefact ``name`` (e.g. ``"claims.json"``): ``<build root>/_build/<name>``."""
-    return build_root() / "_build" / name
-
-
-@dataclass(frozen=True)
-class ChapterRun:
-    """One executed page: a chapter source plus one parameter set."""
-
-    source: str  # path relative to the repo root, e.g. "book/01_stimuli.md"
-    variant: str = ""  # "" for the single run of a chapter; else a short slug (e.g. "gru")
-    parameters: dict[str, Any] = field(default_factory=dict)
-    title: str = ""  # appended to the chapter's title on a variant's page, e.g. "vanilla RNN"
-    artefacts: tuple[str, ...] = ()  # files it writes, relative to the build root, e.g. "_build/claims.json"
-
-    @property
-    def page(self) -> str:
-        """The executed page's name (no extension), unique across the book."""
-        stem = Path(self.source).stem
-        return f"{stem}__{self.variant}" if self.variant else stem
-
-    @property
-    def toc_entry(self) -> str:
-        return f"book/_executed/{self.page}"
-
-
-#: architecture variants, in execution order ("all" last: it reuses the three cached analyses)
-CORE_TITLES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM", "all": "all architectures compared"}
-
-#: The declared list of chapter runs, in book order. Variants of one chapter follow each other.
-CHAPTERS: list[ChapterRun] = [
-    ChapterRun("book/01_stimuli.md"),
-    ChapterRun("book/02_perception.md"),
-    ChapterRun("book/03_nback.md"),
-    ChapterRun("book/04_behaviour.md"),
-    # STSF models of all three task features (the chapter's default), so F1 is tested for each
-    ChapterRun("book/05_task_relevance.md"),
-    *[ChapterRun("book/06_cross_task.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/07_orthogonalization.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/08_memory_dynamics.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/09_procrustes.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/10_causal.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    ChapterRun("book/12_claims.md", artefacts=("_build/claims.json",)),
-    ChapterRun("book/95_attribution.md"),
-    ChapterRun("book/96_api.md"),
-]
+from ..errors import check_choice
+from .chapters import CHAPTERS, PROFILES, ChapterRun, select
+from .paths import BOOK_DIR, BUILD_ROOT_ENV, EXECUTED_DIR, NBVAL_DIR, ROOT
+from .timings import record_time, timings_markdown
 
 
 def _package_version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 
@@ -125,7 +64,7 @@ def _root_of(out_dir: Path) -> Path:
 
 def _artefact_digests(run: ChapterRun, root: Path) -> dict[str, str | None]:
     """sha256 of each declared artefact of ``run`` under ``root`` (None when missing)."""
-    from .cache import sha256_file
+    from ..cache import sha256_file
 
     return {a: sha256_file(root / a) if (root / a).is_file() else None for a in run.artefacts}
 
@@ -151,17 +90,6 @@ def is_fresh(run: ChapterRun, profile: str, out_dir: Path = EXECUTED_DIR) -> boo
     recorded = stamp.get("artefacts", {})
     current = _artefact_digests(run, _root_of(out_dir))
     return all(recorded.get(a) is not None and recorded.get(a) == d for a, d in current.items())
-
-
-def select(chapters: list[str] | None) -> list[ChapterRun]:
-    """The runs whose page or chapter stem starts with one of ``chapters`` (all when None)."""
-    if not chapters:
-        return list(CHAPTERS)
-    chosen = [r for r in CHAPTERS if any(r.page.startswith(c) or Path(r.source).stem.startswith(c)
-                                         for c in chapters)]
-    if not chosen:
-        raise ConfigError(f"chapters={chapters!r} match no chapter run; known pages: {[r.page for r in CHAPTERS]}")
-    return chosen
 
 
 def execute_run(run: ChapterRun, profile: str, *, out_dir: Path = EXECUTED_DIR,
@@ -241,36 +169,6 @@ def execute(chapters: list[str] | None = None, profile: str = "quick", *, force:
     return failed
 
 
-TIMINGS = "timings.json"
-
-
-def record_time(out_dir: Path, page: str, profile: str, seconds: float) -> None:
-    """Keep the wall time of a page's last execution in ``out_dir/timings.json`` (one entry per page)."""
-    from .cache import atomic_write_json
-
-    path = out_dir / TIMINGS
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data[page] = dict(profile=profile, seconds=round(float(seconds), 1),
-                      when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()), cores=os.cpu_count())
-    atomic_write_json(path, data)
-
-
-def timings_markdown(out_dir: Path) -> str:
-    """The measured time of every page's last execution, as the Markdown table the reproducibility page
-    includes (``book/_executed/timings.md``)."""
-    path = out_dir / TIMINGS
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    rows = [(r.page, data[r.page]) for r in CHAPTERS if r.page in data]
-    if not rows:
-        return "No chapter of this build has been executed and timed yet.\n"
-    lines = ["| page | profile | executed (UTC) | wall time |", "|---|---|---|---|"]
-    for page, d in rows:
-        lines.append(f"| `{page}` | {d['profile']} | {d['when']} | {d['seconds'] / 60:.1f} min |")
-    total = sum(d["seconds"] for _, d in rows)
-    lines.append(f"| **all pages above** | | | **{total / 60:.1f} min** |")
-    return "\n".join(lines) + "\n"
-
-
 def _describe_failure(exc: Exception) -> str:
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
@@ -300,7 +198,7 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
     if missing:
         print(f"pages never executed (run them first): {missing}", flush=True)
         return 1
-    from .cache import atomic_write_bytes
+    from ..cache import atomic_write_bytes
 
     atomic_write_bytes(out_dir / "timings.md", timings_markdown(out_dir).encode())
     code = build_html(root)
@@ -312,7 +210,7 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
 def shadow_root(path: Path) -> Path:
     """A copy of the book's frame (config, TOC, front matter) at ``path``, for a build that must not touch
     the real book (the smoke-profile check). Chapter sources are still read from the repository."""
-    from .cache import atomic_write_bytes
+    from ..cache import atomic_write_bytes
 
     path.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
@@ -329,7 +227,7 @@ def check(root: Path | None = None) -> int:
     Fails (non-zero) on a chapter error, a Jupyter Book warning, a missing image, an error output cell or a
     broken internal link. Screenshots go to ``<root>/screenshots``.
     """
-    from .cache import default_cache_dir
+    from ..cache import default_cache_dir
     from .htmlcheck import check_site, summarise
 
     root = shadow_root(root or (default_cache_dir() / "book-smoke"))
@@ -340,8 +238,6 @@ def check(root: Path | None = None) -> int:
     print(summarise(reports), flush=True)
     return 0 if all(r.ok for r in reports) else 1
 
-
-NBVAL_DIR = ROOT / "tests" / "nbval"
 
 
 def refresh_nbval() -> list[Path]:

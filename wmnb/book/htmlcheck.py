@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from .errors import AssetError
+from ..errors import AssetError
 
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 

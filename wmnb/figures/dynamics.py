@@ -1,75 +1,36 @@
-"""Figures for the memory-dynamics chapters (cross-time decoding, Procrustes swaps, causal perturbation).
+"""Figures of memory dynamics (F4, F5, chapter 8): cross-time decoding, executive steps, equal memory age,
+encoding transfer, and the architectures compared.
 
 All functions take the seed-aggregated tables of :mod:`wmnb.experiments` (columns ``<v>_mean``,
 ``<v>_ci_low``, ``<v>_ci_high``, ``n_seeds``) and return a matplotlib Figure. Error bars are 95 % t intervals
 across seeds; with a single seed they fall back to the within-seed interval of the held-out test set where the
 table has one (bootstrap / Wilson / paired t), and are omitted otherwise. Chance is drawn as a dashed grey line.
-Colours: the Okabe-Ito colour-blind-safe palette.
+Style and colours: :mod:`.style`.
 """
 from __future__ import annotations
-
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["PALETTE", "FONT", "claim_markdown", "plot_cross_time", "plot_executive_bars", "plot_equal_age",
-           "plot_transfer_matrices", "plot_transfer_summary", "plot_core_comparison"]
+from .style import CHANCE_STYLE, FEATURES, PALETTE, aggregated_bounds, seed_note, style
 
-#: Okabe-Ito palette (colour-blind safe)
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-FONT = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 10,
-        "xtick.labelsize": 10, "ytick.labelsize": 10}
-CHANCE_STYLE = dict(color="0.45", ls="--", lw=1.2)
-FEATURE_ORDER = ("location", "identity", "category")
-VERDICT_MARK = {"holds": "✅ holds", "does not hold": "❌ does not hold", "mixed": "⚠️ mixed",
-                "inconclusive": "❔ inconclusive"}
+__all__ = ["ordered_cells", "plot_cross_time", "plot_executive_bars", "plot_equal_age", "plot_transfer_matrices",
+           "plot_transfer_summary", "plot_core_comparison"]
+
+FEATURE_ORDER = FEATURES
 
 
-def _fmt(x, nd=3):
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
-
-
-def claim_markdown(claim: dict, nd: int = 3) -> str:
-    """One Markdown paragraph for a claim dict (``claim, statement, value, ci_low, ci_high, paper, verdict``)."""
-    ci = (f" [95 % CI {_fmt(claim['ci_low'], nd)}, {_fmt(claim['ci_high'], nd)}]"
-          if np.isfinite(claim["ci_low"]) else " (no CI: one seed)")
-    name = claim.get("details", {}).get("value_name", "value")
-    proto = f" Protocol: {claim['protocol']}." if claim.get("protocol") else ""
-    return (f"**{claim['claim']} — {VERDICT_MARK.get(claim['verdict'], claim['verdict'])}.** {claim['statement']} "
-            f"Here: {name} = **{_fmt(claim['value'], nd)}**{ci}.{proto} Paper: {claim['paper']}.")
-
-
-def _bounds(df: pd.DataFrame, v: str, fallback: Optional[tuple[str, str]] = None):
-    """mean, lower error, upper error (non-negative) of column ``v`` of an aggregated table."""
-    m = df[f"{v}_mean"].to_numpy(float)
-    lo = df[f"{v}_ci_low"].to_numpy(float) if f"{v}_ci_low" in df else np.full(len(df), np.nan)
-    hi = df[f"{v}_ci_high"].to_numpy(float) if f"{v}_ci_high" in df else np.full(len(df), np.nan)
-    if fallback is not None and fallback[0] in df and fallback[1] in df:
-        bad = ~np.isfinite(lo)
-        lo = np.where(bad, df[fallback[0]].to_numpy(float), lo)
-        hi = np.where(bad, df[fallback[1]].to_numpy(float), hi)
-    err = np.vstack([np.clip(m - lo, 0, None), np.clip(hi - m, 0, None)])
-    err = np.where(np.isfinite(err), err, 0.0)
-    return m, (err if np.any(err > 0) else None)
-
-
-def _style():
-    import matplotlib.pyplot as plt
-
-    return plt.rc_context(FONT)
+def ordered_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a per-cell table in book order: task feature (location, identity, category), then N, then
+    transition (where present)."""
+    df = df.copy()
+    df["_o"] = df["task_feature"].map({f: k for k, f in enumerate(FEATURE_ORDER)}).fillna(9)
+    return df.sort_values([c for c in ("_o", "n", "transition") if c in df]).reset_index(drop=True)
 
 
 def _features(df):
     present = list(dict.fromkeys(df["task_feature"]))
     return [f for f in FEATURE_ORDER if f in present] + [f for f in present if f not in FEATURE_ORDER]
-
-
-def _seed_note(df, fallback: bool = True) -> str:
-    k = int(df["n_seeds"].max()) if "n_seeds" in df and len(df) else 1
-    if k > 1:
-        return f"{k} seeds, 95 % CI across seeds"
-    return "1 seed, 95 % CI of the held-out test set" if fallback else "1 seed: no error bars"
 
 
 def plot_cross_time(curves: pd.DataFrame):
@@ -83,7 +44,7 @@ def plot_cross_time(curves: pd.DataFrame):
 
     feats = _features(curves)
     ns = sorted(curves["n"].unique())
-    with _style():
+    with style():
         fig, axes = plt.subplots(len(feats), len(ns), figsize=(3.6 * len(ns), 2.9 * len(feats)), squeeze=False,
                                  sharex=True, sharey=True)
         for a, f in enumerate(feats):
@@ -95,7 +56,7 @@ def plot_cross_time(curves: pd.DataFrame):
                     continue
                 for k, (i, gi) in enumerate(g.groupby("stim")):
                     gi = gi.sort_values("step")
-                    m, err = _bounds(gi, "accuracy", ("ci_low_mean", "ci_high_mean"))
+                    m, err = aggregated_bounds(gi, "accuracy", ("ci_low_mean", "ci_high_mean"))
                     col = PALETTE[k % len(PALETTE)]
                     ax.errorbar(gi["step"], m, yerr=err, color=col, marker="o", ms=4, capsize=2, lw=1.5,
                                 label=f"stimulus {i}")
@@ -113,7 +74,7 @@ def plot_cross_time(curves: pd.DataFrame):
         h += [Line2D([], [], marker="s", ls="", mfc="none", mec="k", ms=10, mew=2), Line2D([], [], **CHANCE_STYLE)]
         lab += ["executive step j = i + N", "chance"]
         fig.legend(h, lab, loc="lower center", ncol=min(len(lab), 5), bbox_to_anchor=(0.5, -0.02), frameon=False)
-        fig.suptitle(f"Decoder fit at stimulus i's encoding step, tested on its memory states ({_seed_note(curves)})",
+        fig.suptitle(f"Decoder fit at stimulus i's encoding step, tested on its memory states ({seed_note(curves)})",
                      y=1.0)
         fig.tight_layout(rect=(0, 0.05, 1, 0.98))
     return fig
@@ -130,10 +91,10 @@ def plot_executive_bars(aggregated: pd.DataFrame):
              ("non_executive", "non-executive steps")]
     x = np.arange(len(df))
     wd = 0.26
-    with _style():
+    with style():
         fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(df) + 2), 3.8))
         for k, (v, lab) in enumerate(kinds):
-            m, err = _bounds(df, v)
+            m, err = aggregated_bounds(df, v)
             ax.bar(x + (k - 1) * wd, m, wd, yerr=err, capsize=2, color=PALETTE[k], label=lab)
         for xi, c in zip(x, df["chance_mean"]):
             ax.plot([xi - 1.5 * wd, xi + 1.5 * wd], [c, c], **CHANCE_STYLE)
@@ -142,7 +103,7 @@ def plot_executive_bars(aggregated: pd.DataFrame):
         ax.set_ylim(0, 1.05)
         ax.plot([], [], **CHANCE_STYLE, label="chance")
         ax.legend(ncol=2, loc="upper right", frameon=False)
-        ax.set_title(f"Encoding decoder on memory states ({_seed_note(df, False)})")
+        ax.set_title(f"Encoding decoder on memory states ({seed_note(df, False)})")
         fig.tight_layout()
     return fig
 
@@ -163,11 +124,11 @@ def plot_equal_age(equal_agg: pd.DataFrame):
     wd = 0.38
     panels = [(("executive", "memory", "chance"), "shown ≠ remembered, shown class excluded"),
               (("executive_all", "memory_all", "chance_all"), "all rows (match trials included)")]
-    with _style():
+    with style():
         fig, axes = plt.subplots(1, 2, figsize=(max(9, 1.5 * len(df) + 4), 3.9), sharey=True)
         for ax, ((e, m, c), title) in zip(axes, panels):
             for k, (v, lab) in enumerate(((e, "executive step, N = a"), (m, "memory step, N > a"))):
-                mean, err = _bounds(df, v)
+                mean, err = aggregated_bounds(df, v)
                 ax.bar(x + (k - 0.5) * wd, mean, wd, yerr=err, capsize=2, color=PALETTE[k], label=lab)
             for xi, ch in zip(x, df[f"{c}_mean"]):
                 ax.plot([xi - 0.45, xi + 0.45], [ch, ch], **CHANCE_STYLE)
@@ -178,7 +139,7 @@ def plot_equal_age(equal_agg: pd.DataFrame):
         axes[0].set_ylabel("accuracy on the remembered stimulus")
         axes[0].plot([], [], **CHANCE_STYLE, label="chance")
         axes[0].legend(frameon=False, loc="upper right", fontsize=9)
-        fig.suptitle(f"Encoding decoder at equal memory age ({_seed_note(df, False)})", y=1.0)
+        fig.suptitle(f"Encoding decoder at equal memory age ({seed_note(df, False)})", y=1.0)
         fig.tight_layout()
     return fig
 
@@ -196,7 +157,7 @@ def plot_transfer_matrices(matrix: pd.DataFrame, column: str = "accuracy"):
     ns = sorted(matrix["n"].unique())
     label = {"accuracy": "held-out accuracy (raw)", "accuracy_centred": "held-out accuracy (step-centred)",
              "overlap": "subspace overlap (mean cos²)"}.get(column, column)
-    with _style():
+    with style():
         fig, axes = plt.subplots(len(feats), len(ns), figsize=(2.9 * len(ns) + 1.2, 3.0 * len(feats)),
                                  squeeze=False, gridspec_kw=dict(hspace=0.45))
         im = None
@@ -251,12 +212,12 @@ def plot_transfer_summary(aggregated: pd.DataFrame):
     kinds = [(v, lab) for v, lab in kinds if f"{v}_mean" in df]
     wd = 0.8 / len(kinds)
     has_ov = "overlap_relative_mean" in df and np.isfinite(df["overlap_relative_mean"]).any()
-    with _style():
+    with style():
         fig, axes = plt.subplots(1, 2 if has_ov else 1, figsize=(13 if has_ov else 8.5, 4.2), squeeze=False,
                                  gridspec_kw=dict(width_ratios=[1.6, 1] if has_ov else [1]))
         ax = axes[0, 0]
         for k, (v, lab) in enumerate(kinds):
-            m, err = _bounds(df, v)
+            m, err = aggregated_bounds(df, v)
             ax.bar(x + (k - (len(kinds) - 1) / 2) * wd, m, wd, yerr=err, capsize=2, color=PALETTE[k], label=lab)
         for xi, c in zip(x, df["chance_mean"]):
             ax.plot([xi - 0.45, xi + 0.45], [c, c], **CHANCE_STYLE)
@@ -267,10 +228,10 @@ def plot_transfer_summary(aggregated: pd.DataFrame):
         ax.set_ylabel("held-out accuracy (positions ≥ 1)")
         ax.set_ylim(0, 1.3)
         ax.legend(frameon=False, fontsize=8, loc="upper center", ncol=2)
-        ax.set_title(f"Encoding transfer ({_seed_note(df, False)})", fontsize=11)
+        ax.set_title(f"Encoding transfer ({seed_note(df, False)})", fontsize=11)
         if has_ov:
             ax = axes[0, 1]
-            m, err = _bounds(df, "overlap_relative")
+            m, err = aggregated_bounds(df, "overlap_relative")
             ax.bar(x, m, 0.6, yerr=err, capsize=2, color=PALETTE[4])
             ax.axhline(1, color="0.3", lw=1, ls=":")
             ax.axhline(0, **CHANCE_STYLE)
@@ -288,7 +249,7 @@ def plot_core_comparison(rows: pd.DataFrame):
     import matplotlib.pyplot as plt
 
     claims = list(dict.fromkeys(rows["claim"]))
-    with _style():
+    with style():
         fig, axes = plt.subplots(1, len(claims), figsize=(4.2 * len(claims), 3.5), squeeze=False)
         for ax, cl in zip(axes[0], claims):
             g = rows[rows["claim"] == cl].reset_index(drop=True)

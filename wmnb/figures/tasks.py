@@ -1,4 +1,4 @@
-"""Figures for N-back trials: image strips with targets, and balance statistics.
+"""Figures of N-back trials (chapter 3): image strips with targets, and balance statistics.
 
 Pure matplotlib; the functions take :class:`wmnb.tasks.NBackTrials` and, optionally, the stimulus
 images (``(n_images, S, S, 3) uint8``). Without images each frame is a grey tile with its labels.
@@ -9,12 +9,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .tasks import FEATURES, MATCH, NO_ACTION, NON_MATCH, RESPONSES, NBackTrials
+from ..tasks import FEATURES, NO_ACTION, RESPONSES, NBackTrials
+from .style import CHANCE_STYLE, OKABE_ITO, styled
+from .style import RESPONSE_COLORS as _BY_NAME
 
 __all__ = ["RESPONSE_COLORS", "DEFAULT_VALUE_NAMES", "plot_trial", "plot_trials", "plot_balance",
            "plot_chance_levels"]
 
-RESPONSE_COLORS = {NO_ACTION: "0.45", NON_MATCH: "tab:red", MATCH: "tab:green"}
+#: colour of each response code (:data:`wmnb.tasks.RESPONSES`), from the book's palette
+RESPONSE_COLORS = {k: _BY_NAME[r] for k, r in enumerate(RESPONSES)}
 DEFAULT_VALUE_NAMES: dict[str, tuple[str, ...]] = {
     "location": ("top-left", "top-right", "bottom-left", "bottom-right"),
     "category": ("airplane", "car", "chair", "table"),
@@ -29,6 +32,7 @@ def _value_name(feature: str, value: int, value_names: Mapping[str, Sequence[str
     return str(value)
 
 
+@styled(images=True)
 def plot_trial(trials: NBackTrials, b: int, images: np.ndarray | None = None, axes=None,
                value_names: Mapping[str, Sequence[str]] | None = None, show_all_labels: bool = False):
     """Draw sequence ``b`` as a strip of frames with the target under each frame.
@@ -86,6 +90,7 @@ def plot_trial(trials: NBackTrials, b: int, images: np.ndarray | None = None, ax
     return axes
 
 
+@styled(images=True)
 def plot_trials(trials: NBackTrials, indices: Sequence[int], images: np.ndarray | None = None,
                 value_names: Mapping[str, Sequence[str]] | None = None, show_all_labels: bool = False,
                 title: str | None = None):
@@ -105,6 +110,7 @@ def plot_trials(trials: NBackTrials, indices: Sequence[int], images: np.ndarray 
     return fig
 
 
+@styled
 def plot_balance(table, p_match: float | None = 0.5):
     """Two panels from :meth:`NBackTrials.balance_table`.
 
@@ -118,17 +124,19 @@ def plot_balance(table, p_match: float | None = 0.5):
     """
     import matplotlib.pyplot as plt
 
+    from ..analysis.stats import wilson_ci
+
     conds = table["condition"].tolist()
     x = np.arange(len(conds))
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8))
     k = table["match_rate"].to_numpy() * table["executive_steps"].to_numpy()
     n = table["executive_steps"].to_numpy()
-    lo, hi = _wilson(k, n)
+    lo, hi = wilson_ci(k, n)
     mr = table["match_rate"].to_numpy()
-    a1.bar(x, mr, color="tab:green", alpha=0.7)
+    a1.bar(x, mr, color=OKABE_ITO["green"], alpha=0.7)
     a1.errorbar(x, mr, yerr=[mr - lo, hi - mr], fmt="none", color="k", capsize=3)
     if p_match is not None:
-        a1.axhline(p_match, color="k", ls="--", lw=1, label=f"p_match = {p_match}")
+        a1.axhline(p_match, label=f"p_match = {p_match}", **CHANCE_STYLE)
         a1.legend(loc="lower right", fontsize=8)
     a1.set_xticks(x, conds, rotation=45, ha="right", fontsize=8)
     a1.set_ylabel("P(match) on decision steps")
@@ -148,6 +156,7 @@ def plot_balance(table, p_match: float | None = 0.5):
     return fig
 
 
+@styled
 def plot_chance_levels(table):
     """Response base rates per condition (stacked) with the masked and unmasked chance levels."""
     import matplotlib.pyplot as plt
@@ -170,12 +179,3 @@ def plot_chance_levels(table):
     fig.tight_layout()
     return fig
 
-
-def _wilson(k, n, z: float = 1.96):
-    k = np.asarray(k, float)
-    n = np.asarray(n, float)
-    p = np.divide(k, n, out=np.zeros_like(k), where=n > 0)
-    den = 1 + z ** 2 / np.maximum(n, 1)
-    centre = (p + z ** 2 / (2 * np.maximum(n, 1))) / den
-    half = z * np.sqrt(p * (1 - p) / np.maximum(n, 1) + z ** 2 / (4 * np.maximum(n, 1) ** 2)) / den
-    return centre - half, centre + half

@@ -4,13 +4,19 @@ from __future__ import annotations
 import importlib
 import inspect
 
-#: modules in data-flow order
+#: modules in data-flow order (science), then figures, then the book machinery
 MODULES = (
     "wmnb.stimuli", "wmnb.stimuli.debian", "wmnb.perception", "wmnb.tasks", "wmnb.models", "wmnb.training",
     "wmnb.recording", "wmnb.pipeline", "wmnb.analysis.probes", "wmnb.analysis.decoding",
     "wmnb.analysis.task_relevance", "wmnb.analysis.cross_task", "wmnb.analysis.orthogonality",
     "wmnb.analysis.dynamics", "wmnb.analysis.procrustes", "wmnb.analysis.perturbation", "wmnb.analysis.stats",
-    "wmnb.verdicts", "wmnb.claims", "wmnb.params", "wmnb.book", "wmnb.errors", "wmnb.cache",
+    "wmnb.verdicts", "wmnb.claims", "wmnb.params", "wmnb.errors", "wmnb.cache",
+    # figures, one module per topic, in chapter order
+    "wmnb.figures.style", "wmnb.figures.stimuli", "wmnb.figures.tasks", "wmnb.figures.behaviour",
+    "wmnb.figures.relevance", "wmnb.figures.cross_task", "wmnb.figures.orthogonality", "wmnb.figures.dynamics",
+    "wmnb.figures.procrustes", "wmnb.figures.perturbation", "wmnb.figures.explorer",
+    # the book machinery
+    "wmnb.book", "wmnb.book.report", "wmnb.book.colab", "wmnb.book.htmlcheck",
 )
 
 

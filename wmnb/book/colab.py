@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ConfigError
-
-from .book import ROOT
+from ..errors import ConfigError
+from .paths import ROOT
 
 BRANCH = "main"
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -109,7 +108,7 @@ def chapter_sources() -> list[Path]:
 
 def write_all() -> list[Path]:
     """(Re)generate every committed Colab notebook; returns the paths written."""
-    from .cache import atomic_write_bytes
+    from ..cache import atomic_write_bytes
 
     NOTEBOOK_DIR.mkdir(exist_ok=True)
     out = []

@@ -1,4 +1,4 @@
-"""Figures of a stimulus set: contact sheet, angles x locations, split design, and an image browser.
+"""Figures of a stimulus set (chapter 1): contact sheet, angles x locations, split design, and an image browser.
 
 Every function takes a :class:`~wmnb.stimuli.stimulus_set.StimulusSet` and returns a matplotlib Figure
 (``browser`` returns an ipywidgets widget). Nothing here computes anything the package does not already
@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from wmnb.errors import check_choice, check_int
-from wmnb.stimuli.stimulus_set import CATEGORIES, LOCATIONS, SPLITS, StimulusSet
-
-#: colour of each split in the figures
-SPLIT_COLOURS = {"train": "#4c72b0", "novel_angle": "#dd8452", "novel_identity": "#55a868",
-                 "novel_both": "#c44e52"}
+from ..errors import check_choice, check_int
+from ..stimuli.stimulus_set import CATEGORIES, LOCATIONS, SPLITS, StimulusSet
+from .style import SPLIT_COLORS, styled
 
 
 def _plt():
@@ -27,6 +24,7 @@ def _short(name: str, width: int = 18) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
+@styled(images=True)
 def contact_sheet(stimset: StimulusSet, angle: int = 0, *, max_identities: int | None = None):
     """Every category (rows) x identity (columns) at one angle, labelled, novel identities marked.
 
@@ -54,9 +52,9 @@ def contact_sheet(stimset: StimulusSet, angle: int = 0, *, max_identities: int |
             ax.set_yticks([])
             novel = k >= novel_from
             ax.set_title(_short(stimset.identity_names[gid], 16), fontsize=6,
-                         color=SPLIT_COLOURS["novel_identity"] if novel else "black")
+                         color=SPLIT_COLORS["novel_identity"] if novel else "black")
             for sp in ax.spines.values():
-                sp.set_color(SPLIT_COLOURS["novel_identity"] if novel else "#bbbbbb")
+                sp.set_color(SPLIT_COLORS["novel_identity"] if novel else "0.73")
                 sp.set_linewidth(2 if novel else 0.5)
         axes[c, 0].set_ylabel(cat, fontsize=9)
     fig.suptitle(f"{cfg.source} objects, view {stimset.angle_names[angle]} "
@@ -65,6 +63,7 @@ def contact_sheet(stimset: StimulusSet, angle: int = 0, *, max_identities: int |
     return fig
 
 
+@styled(images=True)
 def angles_and_locations(stimset: StimulusSet, identity: int = 0):
     """One object (global ``identity`` id) at every angle (rows) x location (columns): full images."""
     identity = check_int("identity", identity, low=0, high=len(stimset.identity_names) - 1)
@@ -79,7 +78,7 @@ def angles_and_locations(stimset: StimulusSet, identity: int = 0):
             ax.imshow(stimset.images[int(row["image"])])
             ax.set_xticks([])
             ax.set_yticks([])
-            col = SPLIT_COLOURS[row["split"]]
+            col = SPLIT_COLORS[row["split"]]
             for sp in ax.spines.values():
                 sp.set_color(col)
                 sp.set_linewidth(2)
@@ -93,6 +92,7 @@ def angles_and_locations(stimset: StimulusSet, identity: int = 0):
     return fig
 
 
+@styled(images=True)
 def split_design(stimset: StimulusSet):
     """Identities (rows, grouped by category) x angles (columns), each cell coloured by its split."""
     from matplotlib.colors import ListedColormap  # noqa: PLC0415
@@ -107,7 +107,7 @@ def split_design(stimset: StimulusSet):
         grid[ident, a] = SPLITS.index(s)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(2.2 + 0.9 * A, 1.2 + 0.16 * n_id))
-    ax.imshow(grid, cmap=ListedColormap([SPLIT_COLOURS[s] for s in SPLITS]), vmin=-0.5,
+    ax.imshow(grid, cmap=ListedColormap([SPLIT_COLORS[s] for s in SPLITS]), vmin=-0.5,
               vmax=len(SPLITS) - 0.5, aspect="auto", interpolation="nearest")
     ax.set_xticks(range(A))
     ax.set_xticklabels(stimset.angle_names, rotation=30, ha="right", fontsize=7)
@@ -122,7 +122,7 @@ def split_design(stimset: StimulusSet):
     sec.set_yticks([c * K + (K - 1) / 2 for c in range(len(CATEGORIES))])
     sec.set_yticklabels(CATEGORIES, fontsize=8)
     counts = stimset.meta["split"].value_counts()
-    ax.legend(handles=[Patch(color=SPLIT_COLOURS[s], label=f"{s} ({counts.get(s, 0)} images)")
+    ax.legend(handles=[Patch(color=SPLIT_COLORS[s], label=f"{s} ({counts.get(s, 0)} images)")
                        for s in SPLITS], loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7,
               frameon=False)
     ax.set_title("split of every (identity, angle); each cell = 4 images (one per location)", fontsize=8)
@@ -136,6 +136,7 @@ def _caption(stimset: StimulusSet, i: int) -> str:
             f"angle {r['angle']}, loc {r['location']}, {r['split']}")
 
 
+@styled(images=True)
 def static_browser(stimset: StimulusSet, n: int = 16, *, seed: int = 0, split: str | None = None):
     """A grid of ``n`` random images with their metadata (the HTML book's fallback for :func:`browser`)."""
     n = check_int("n", n, low=1, high=256)

@@ -1,0 +1,203 @@
+"""Chapter 13 (temporal superposition): task, measures on hand-built matrices, planted training, rules."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from wmnb.errors import ConfigError
+from wmnb.superposition import claims as C
+from wmnb.superposition import measures as M
+from wmnb.superposition.bridge import age_directions, direction_table, whiten
+from wmnb.superposition.model import StackConfig, StackedRNN, sample_items, train_stack
+from wmnb.superposition.sweep import check_params, sweep_configs
+
+
+# ------------------------------------------------------------------------------------------------ task
+def test_sample_items_sparsity_and_range():
+    g = torch.Generator().manual_seed(0)
+    x = sample_items(torch.tensor([0.0, 0.9]), 4000, 2, 5, generator=g)
+    assert x.shape == (2, 4000, 2, 5)
+    active = (x > 0).float().mean(dim=(1, 2, 3))
+    assert abs(active[0].item() - 1.0) < 1e-3 and abs(active[1].item() - 0.1) < 0.01
+    assert x.min() >= 0 and x.max() <= 1
+    g2 = torch.Generator().manual_seed(0)
+    assert torch.equal(x, sample_items(torch.tensor([0.0, 0.9]), 4000, 2, 5, generator=g2))
+
+
+def test_stack_masks_hidden_units_and_is_independent():
+    g = torch.Generator().manual_seed(1)
+    net = StackedRNN(2, 3, 5, "linear", generator=g, dims=[2, 5])
+    x = torch.rand(2, 7, 2, 3)
+    _, states = net(x, return_states=True)
+    assert torch.all(states[0, :, :, 2:] == 0)            # network 0 has 2 units
+    y0 = net(x)[1].clone()
+    with torch.no_grad():
+        net.W_in[0] += 1.0                                # changing net 0 leaves net 1 alone
+    assert torch.equal(net(x)[1], y0)
+
+
+def test_stack_config_validation():
+    with pytest.raises(ConfigError):
+        StackConfig(kind="gru")
+    with pytest.raises(ConfigError):
+        StackConfig(sparsities=(1.0,))
+    with pytest.raises(ConfigError):
+        check_params("quick", sparsities=(0.5,))
+    with pytest.raises(ConfigError):
+        check_params("bogus")
+    p = check_params("smoke", n=3, k=2, d=2)
+    cfgs = sweep_configs(p)
+    assert 6 in cfgs[0].ds and cfgs[0].kind == "linear"   # the planted control d = n k is always there
+
+
+# ------------------------------------------------------------------------------------------------ measures
+def test_angles_on_hand_built_directions():
+    D = np.array([[1.0, 0.0, -1.0, 1.0], [0.0, 2.0, 0.0, 1.0]])  # e1, 2 e2, -e1, e1+e2
+    cos = M.pairwise_cosines(D)
+    expect = [0, -1, 1 / np.sqrt(2), 0, 1 / np.sqrt(2), -1 / np.sqrt(2)]
+    assert np.allclose(cos, expect)
+    st = M.angle_stats(cos)
+    assert st["n_pairs"] == 6 and st["frac_obtuse"] == pytest.approx(2 / 6)
+    assert st["frac_orthogonal"] == pytest.approx(2 / 6) and st["frac_acute"] == pytest.approx(2 / 6)
+    assert M.angle_stats(M.pairwise_cosines(np.eye(4)))["mean_angle"] == pytest.approx(90.0)
+    keep = np.array([True, True, False, False])
+    assert np.allclose(M.pairwise_cosines(D, keep), [0.0])
+    assert np.isnan(M.angle_stats(np.array([]))["mean_cos"])
+
+
+def test_spectral_radius_hand_built():
+    assert M.spectral_radius(np.diag([0.5, -0.9, 0.2])) == pytest.approx(0.9)
+    th = 0.3
+    rot = 0.8 * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    assert M.spectral_radius(rot) == pytest.approx(0.8)                  # complex pair
+    assert M.spectral_radius(np.array([[0.0, 4.0], [0.0, 0.0]])) == pytest.approx(0.0)  # nilpotent: norm 4
+    with pytest.raises(ConfigError):
+        M.spectral_radius(np.ones((2, 3)))
+
+
+def test_linear_lag_directions_and_fit_agree():
+    rng = np.random.default_rng(0)
+    W, W_in = 0.5 * rng.normal(size=(4, 4)), rng.normal(size=(4, 3))
+    A = M.linear_lag_directions(W, W_in, [0, 1, 2])
+    assert np.allclose(A[2], W @ W @ W_in) and np.allclose(A[0], W_in)
+    items = rng.random((500, 3, 3))
+    h = sum(items[:, s] @ A[2 - s].T for s in range(3))                # item s (0-based) at lag 2 - s
+    assert np.allclose(M.fitted_lag_directions(h, items), A, atol=1e-8)
+
+
+# ------------------------------------------------------------------------------------------------ planted training
+@pytest.fixture(scope="module")
+def planted():
+    torch.manual_seed(0)
+    cfg = StackConfig(kind="linear", n=3, k=2, ds=(6, 2), sparsities=(0.0,), seeds=(0,), steps=600, batch=256,
+                      lr=0.02)
+    trained = train_stack(cfg, device="cpu")
+    return trained, *M.measure_stack(trained, batch=2048)
+
+
+def test_planted_dense_full_capacity_recovers_all_orthogonal(planted):
+    _, nets, hist = planted
+    full = nets[nets["d"] == 6].iloc[0]
+    assert full["frac_recovered"] == 1.0
+    assert full["loss"] < 0.05                                  # relative to recalling nothing
+    assert full["mean_abs_cos_all"] < C.PLANTED_MAX_ABS_COS     # near-orthogonal directions
+    assert full["fit_error"] < 1e-3                             # fitted == W^j W_in for a linear net
+    assert C.planted_control(nets)["passed"]
+    # the control could fail: a net with d = 2 < n k = 6 cannot recover everything when dense
+    small = nets[nets["d"] == 2].iloc[0]
+    assert small["frac_recovered"] < 0.7 and small["loss"] > 0.3
+    assert hist.groupby(["d"])["count"].sum().loc[6] == full["n_pairs"]
+
+
+# ------------------------------------------------------------------------------------------------ bridge
+def test_bridge_directions_planted():
+    rng = np.random.default_rng(0)
+    B, T, H = 400, 4, 16
+    loc = rng.integers(0, 4, size=(B, T))
+    cat = rng.integers(0, 4, size=(B, T))
+    basis = np.linalg.qr(rng.normal(size=(H, H)))[0]
+    hidden = np.zeros((B, T, H))
+    for t in range(T):
+        for a in range(min(t + 1, 2)):                           # ages 0 and 1, orthogonal codes
+            hidden[:, t] += basis[:, a * 4 + loc[:, t - a]].T * 3 + basis[:, 8 + a * 4 + cat[:, t - a]].T * 3
+    hidden += 0.1 * rng.normal(size=hidden.shape)
+    dirs, names = age_directions(hidden, dict(location=loc, category=cat), ("location", "category"), (0, 1))
+    assert dirs.shape == (H, 16) and len(names) == 16
+    t = direction_table(hidden, dict(location=loc, category=cat), ages=(0, 1))
+    assert t["reliability"] > 0.9 and t["mean_abs_cos"] < 0.15
+    assert abs(t["temporal_mean_cos"]) < 0.15                    # ages held in orthogonal codes
+
+
+def test_whitening_removes_anisotropy_from_the_null():
+    rng = np.random.default_rng(1)
+    B, T, H = 600, 4, 20
+    scales = np.r_[10.0, 10.0, np.full(H - 2, 0.5)]                # two dominant dimensions
+    hidden = rng.normal(size=(B, T, H)) * scales
+    z = whiten(hidden)
+    assert np.allclose(z.reshape(-1, z.shape[-1]).var(axis=0), 1.0, atol=1e-6)
+    labels = dict(location=rng.integers(0, 4, (B, T)), category=rng.integers(0, 4, (B, T)))
+    raw = direction_table(hidden, labels, ages=(0, 1), whitened=False)
+    white = direction_table(hidden, labels, ages=(0, 1))
+    assert raw["null_mean_abs_cos"] > 0.3                          # codeless directions look aligned raw
+    assert white["null_mean_abs_cos"] < 0.25 and white["raw_null_mean_abs_cos"] == raw["null_mean_abs_cos"]
+
+
+# ------------------------------------------------------------------------------------------------ rules
+def test_transition_point():
+    i, jump, sharp = C.transition_point([0, .5, .9, .99], [0.0, 0.02, 0.5, 0.52])
+    assert i == 1 and jump == pytest.approx(0.48) and sharp == pytest.approx(0.48 / 0.52)
+    assert C.transition_point([0.9, 0.0], [1.0, 0.0])[1] == pytest.approx(1.0)   # sorted by S
+
+
+def test_rule_t1_every_verdict():
+    dense, sparse = [0.0, 0.02, 0.01], [0.5, 0.45, 0.55]
+    assert C.rule_t1(dense, sparse, 0.9)[0] == "holds"
+    assert C.rule_t1(sparse, dense, 0.9)[0] == "holds"                 # a drop is a change too
+    assert C.rule_t1(dense, [0.01, 0.03, 0.02], 0.9)[0] == "does not hold"
+    assert C.rule_t1(dense, [0.5, 0.0, 0.1], 0.9)[0] == "inconclusive"
+    assert C.rule_t1(dense, sparse, 0.2)[0] == "mixed"                  # a change, but gradual
+    assert C.rule_t1(dense, sparse, 0.9, controls_pass=False)[0] == "inconclusive"
+    assert C.rule_t1([0.0], [0.5], 0.9)[0] == "inconclusive"            # one seed: no interval
+
+
+def test_rule_t2_every_verdict():
+    assert C.rule_t2([1.0, 0.98, 1.01], [0.7, 0.75, 0.72], t1_verdict="holds")[0] == "holds"
+    assert C.rule_t2([0.7, 0.75, 0.72], [1.0, 0.98, 1.01], t1_verdict="holds")[0] == "does not hold"
+    assert C.rule_t2([1.0, 0.7, 0.9], [0.8, 0.9, 0.85], t1_verdict="holds")[0] == "inconclusive"
+    assert C.rule_t2([1.0, 0.98, 1.01], [0.7, 0.75, 0.72], t1_verdict="does not hold")[0] == "inconclusive"
+    assert C.rule_t2([1.0, 0.98, 1.01], [0.7, 0.75, 0.72], t1_verdict="mixed")[0] == "holds"
+
+
+def test_rule_t3_every_verdict():
+    kw = dict(reliability=[0.9] * 3, planted_passed=True, null_values=[0.05, 0.06, 0.04])
+    assert C.rule_t3([0.05, 0.06, 0.04], **kw)[0] == "holds"
+    assert C.rule_t3([0.4, 0.42, 0.38], **kw)[0] == "does not hold"
+    assert C.rule_t3([0.05, 0.45, 0.2], **kw)[0] == "inconclusive"
+    assert C.rule_t3([0.05], **kw)[0] == "inconclusive"                 # one network: no interval
+    assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, reliability=[0.2] * 3))[0] == "inconclusive"
+    assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, planted_passed=False))[0] == "inconclusive"
+    assert C.rule_t3([0.4, 0.42, 0.38], **dict(kw, null_values=[0.3, 0.35, 0.4]))[0] == "inconclusive"
+
+
+def test_claims_on_planted_sweep_table():
+    rows = []
+    for seed in (0, 1, 2):
+        for s, stat, rho in ((0.0, 0.02, 1.0), (0.5, 0.03, 0.99), (0.9, 0.4, 0.8), (0.98, 0.42, 0.78)):
+            rows.append(dict(kind="linear", n=3, k=2, d=3, sparsity=s, seed=seed, spectral_radius=rho + 0.01 * seed,
+                             frac_recovered=0.5, mean_abs_cos_all=0.3, **{C.STATISTIC: stat + 0.01 * seed}))
+        rows.append(dict(kind="linear", n=3, k=2, d=6, sparsity=0.0, seed=seed, spectral_radius=1.0,
+                         frac_recovered=1.0, mean_abs_cos_all=0.05, **{C.STATISTIC: 0.0}))
+    table = pd.DataFrame(rows)
+    t1 = C.claim_t1(table, 3)
+    assert t1["verdict"] == "holds" and t1["details"]["transition_between"] == (0.5, 0.9)
+    t2 = C.claim_t2(table, 3, t1)
+    assert t2["verdict"] == "holds" and t2["value"] == pytest.approx(0.2, abs=0.02)
+    nb = pd.DataFrame(dict(core=["rnn", "gru", "lstm"], seed=[0, 0, 0], ratio=[8.0] * 3, n_features=[32] * 3,
+                           reliability=[0.9] * 3, temporal_mean_cos=[0.1] * 3,
+                           **{C.NB_STATISTIC: [0.05, 0.04, 0.06], C.NB_NULL: [0.03, 0.031, 0.029]}))
+    t3 = C.claim_t3(table, nb)
+    assert t3["verdict"] == "holds" and len(t3["details"]["per_seed"]) == 3
+    broken = table.copy()
+    broken.loc[broken["d"] == 6, "frac_recovered"] = 0.5                # planted control fails
+    assert C.claim_t1(broken, 3)["verdict"] == "inconclusive"
+    assert C.claim_t3(broken, nb)["verdict"] == "inconclusive"

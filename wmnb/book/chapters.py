@@ -1,0 +1,74 @@
+"""The declared run list of the book: every executed page, in book order (:data:`CHAPTERS`).
+
+A *run* is a chapter source ``book/NN_name.md`` with one parameter set (a *variant*, e.g. one per architecture),
+executed at one *profile* (``smoke`` | ``quick`` | ``paper``). ``_toc.yml`` lists the executed pages;
+``tests/test_project.py`` checks it agrees with :data:`CHAPTERS`. A new chapter joins the book here and there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+PROFILES = ("smoke", "quick", "paper")
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    """One executed page: a chapter source plus one parameter set."""
+
+    source: str  # path relative to the repo root, e.g. "book/01_stimuli.md"
+    variant: str = ""  # "" for the single run of a chapter; else a short slug (e.g. "gru")
+    parameters: dict[str, Any] = field(default_factory=dict)
+    title: str = ""  # appended to the chapter's title on a variant's page, e.g. "vanilla RNN"
+    artefacts: tuple[str, ...] = ()  # files it writes, relative to the build root, e.g. "_build/claims.json"
+
+    @property
+    def page(self) -> str:
+        """The executed page's name (no extension), unique across the book."""
+        stem = Path(self.source).stem
+        return f"{stem}__{self.variant}" if self.variant else stem
+
+    @property
+    def toc_entry(self) -> str:
+        return f"book/_executed/{self.page}"
+
+
+#: architecture variants, in execution order ("all" last: it reuses the three cached analyses)
+CORE_TITLES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM", "all": "all architectures compared"}
+
+#: The declared list of chapter runs, in book order. Variants of one chapter follow each other.
+CHAPTERS: list[ChapterRun] = [
+    ChapterRun("book/01_stimuli.md"),
+    ChapterRun("book/02_perception.md"),
+    ChapterRun("book/03_nback.md"),
+    ChapterRun("book/04_behaviour.md"),
+    # STSF models of all three task features (the chapter's default), so F1 is tested for each
+    ChapterRun("book/05_task_relevance.md"),
+    *[ChapterRun("book/06_cross_task.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    *[ChapterRun("book/07_orthogonalization.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    *[ChapterRun("book/08_memory_dynamics.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    *[ChapterRun("book/09_procrustes.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    *[ChapterRun("book/10_causal.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    # beyond the paper's figures: attention (the reference's own extension), superposition, procedural tasks
+    ChapterRun("book/11_attention.md"),
+    ChapterRun("book/13_superposition.md"),
+    ChapterRun("book/14_procedural.md"),
+    # the claims page runs after every chapter whose claims it collects, so it only reads their caches
+    ChapterRun("book/12_claims.md", artefacts=("_build/claims.json",)),
+    ChapterRun("book/95_attribution.md"),
+    ChapterRun("book/96_api.md"),
+]
+
+
+def select(chapters: list[str] | None) -> list[ChapterRun]:
+    """The runs whose page or chapter stem starts with one of ``chapters`` (all when None)."""
+    if not chapters:
+        return list(CHAPTERS)
+    chosen = [r for r in CHAPTERS if any(r.page.startswith(c) or Path(r.source).stem.startswith(c)
+                                         for c in chapters)]
+    if not chosen:
+        raise ConfigError(f"chapters={chapters!r} match no chapter run; known pages: {[r.page for r in CHAPTERS]}")
+    return chosen

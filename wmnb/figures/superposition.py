@@ -1,0 +1,146 @@
+"""Figures of chapter 13 (temporal superposition): angle histograms across S, measures vs S, the phase
+diagram over (S, d / (n k)), recall loss per position, and the N-back networks next to the toy regimes.
+
+Every function takes the cached tables of :mod:`wmnb.superposition` and returns a matplotlib Figure.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..superposition.measures import COS_BINS
+from ..superposition.sweep import HIST_COLUMNS
+
+__all__ = ["plot_angle_histograms", "plot_measures_vs_sparsity", "plot_phase_diagram", "plot_loss_per_position",
+           "plot_nback_angles"]
+
+KIND_COLORS = {"linear": "#1f77b4", "tanh": "#d62728", "relu": "#2ca02c"}
+CORE_COLORS = {"rnn": "#9467bd", "gru": "#ff7f0e", "lstm": "#17becf"}
+
+
+def _hist(rows: pd.DataFrame) -> np.ndarray:
+    h = rows[HIST_COLUMNS].to_numpy(float).sum(axis=0)
+    return h / max(h.sum(), 1.0)
+
+
+def plot_angle_histograms(table: pd.DataFrame, d: int, kinds=("linear",)):
+    """One panel per S: the distribution of pairwise cosines between the memory-state directions of the
+    recovered item-features (all seeds pooled), one line per model kind."""
+    sub = table[table["d"] == d]
+    spars = sorted(sub["sparsity"].unique())
+    fig, axes = plt.subplots(1, len(spars), figsize=(2.1 * len(spars) + 0.6, 2.6), sharey=True, squeeze=False)
+    centres = 0.5 * (COS_BINS[:-1] + COS_BINS[1:])
+    for ax, s in zip(axes[0], spars):
+        for kind in kinds:
+            rows = sub[(sub["sparsity"] == s) & (sub["kind"] == kind)]
+            if rows.empty:
+                continue
+            ax.step(centres, _hist(rows), where="mid", color=KIND_COLORS.get(kind, "k"), label=kind)
+        ax.axvline(0, color="0.7", lw=0.8)
+        ax.set_title(f"S = {s:g}", fontsize=9)
+        ax.set_xlabel("cos (pair)")
+    axes[0, 0].set_ylabel("fraction of pairs")
+    axes[0, -1].legend(fontsize=8, frameon=False)
+    fig.suptitle(f"Angles between the features held in the memory state (d = {d})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _seed_line(ax, rows: pd.DataFrame, col: str, color, label):
+    g = rows.groupby("sparsity")[col]
+    m, sd, n = g.mean(), g.std(ddof=1).fillna(0), g.count()
+    ax.errorbar(m.index, m.values, yerr=(1.96 * sd / np.sqrt(n)).values, color=color, marker="o", ms=3,
+                capsize=2, label=label)
+
+
+def plot_measures_vs_sparsity(table: pd.DataFrame, d: int, transition=None):
+    """Four panels against S at hidden size ``d``: recall loss (relative to the items' variance), fraction of
+    item-features recovered (dashed: d / (n k)), fraction of interference on the readout's silent side, and
+    the spectral radius of W; one line per model kind, error bars 95 % over seeds. ``transition`` (S_lo,
+    S_hi) shades T1's largest step."""
+    sub = table[table["d"] == d]
+    cols = [("loss", "recall loss (rel. to variance)"), ("frac_recovered", "features recovered"),
+            ("frac_filtered", "interference removed by ReLU"), ("spectral_radius", "spectral radius of W")]
+    fig, axes = plt.subplots(1, 4, figsize=(13, 2.8))
+    for ax, (col, title) in zip(axes, cols):
+        for kind, rows in sub.groupby("kind", sort=False):
+            _seed_line(ax, rows, col, KIND_COLORS.get(kind, "k"), kind)
+        if transition is not None:
+            ax.axvspan(*transition, color="0.9", zorder=0)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("sparsity S")
+    n, k = int(sub["n"].iloc[0]), int(sub["k"].iloc[0])
+    axes[1].axhline(d / (n * k), ls="--", color="0.5", lw=0.8)
+    axes[0].legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_phase_diagram(table: pd.DataFrame, cols=("frac_filtered", "frac_recovered")):
+    """Heat maps over (S, d / (n k)) of seed means of ``cols`` for the linear networks."""
+    lin = table[table["kind"] == "linear"]
+    fig, axes = plt.subplots(1, len(cols), figsize=(5 * len(cols), 3.2), squeeze=False)
+    for ax, col in zip(axes[0], cols):
+        piv = lin.pivot_table(index="ratio", columns="sparsity", values=col).sort_index(ascending=False)
+        im = ax.imshow(piv.values, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(piv.shape[1]), [f"{s:g}" for s in piv.columns], fontsize=8)
+        ax.set_yticks(range(piv.shape[0]), [f"{r:.2f}" for r in piv.index], fontsize=8)
+        for (i, j), v in np.ndenumerate(piv.values):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w" if v < 0.6 else "k")
+        ax.set_xlabel("sparsity S")
+        ax.set_ylabel("d / (n k)")
+        ax.set_title({"frac_filtered": "interference removed by the ReLU",
+                      "frac_recovered": "fraction of item-features recovered"}.get(col, col), fontsize=9)
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_per_position(table: pd.DataFrame, d: int, kind: str = "linear"):
+    """Recall loss of each recall position r (item r, read k steps after it was shown) against S."""
+    sub = table[(table["d"] == d) & (table["kind"] == kind)]
+    cols = sorted(c for c in sub.columns if c.startswith("loss_r"))
+    fig, ax = plt.subplots(figsize=(4.2, 2.8))
+    for i, col in enumerate(cols):
+        _seed_line(ax, sub, col, plt.cm.viridis(i / max(len(cols) - 1, 1)), f"item {col[6:]}")
+    ax.set_xlabel("sparsity S")
+    ax.set_ylabel("recall loss (rel. to variance)")
+    ax.set_title(f"{kind} RNN, d = {d}: loss per recall position", fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_nback_angles(nback: pd.DataFrame, table: pd.DataFrame, d: int, threshold: float):
+    """Left: cosine histograms of the N-back networks' property-by-age directions (per architecture) next
+    to the toy's dense and sparse ends and its full-capacity control. Right: mean |cos| per network with the
+    label-permutation null and the near-orthogonality threshold."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.0))
+    centres = 0.5 * (COS_BINS[:-1] + COS_BINS[1:])
+    lin = table[table["kind"] == "linear"]
+    main = lin[lin["d"] == d]
+    smin, smax = main["sparsity"].min(), main["sparsity"].max()
+    full = lin[(lin["d"] >= lin["n"] * lin["k"]) & (lin["sparsity"] == smin)]
+    for rows, lab, st in ((main[main["sparsity"] == smin], f"toy d={d}, S={smin:g}", ":"),
+                          (main[main["sparsity"] == smax], f"toy d={d}, S={smax:g}", "--"),
+                          (full, "toy d = n k (control)", "-.")):
+        if not rows.empty:
+            a1.step(centres, _hist(rows), where="mid", color="0.4", ls=st, label=lab)
+    for core, rows in nback.groupby("core", sort=False):
+        a1.step(centres, _hist(rows), where="mid", color=CORE_COLORS.get(core, "k"), lw=1.8, label=f"N-back {core}")
+    a1.set_xlabel("cos (pair)")
+    a1.set_ylabel("fraction of pairs")
+    a1.legend(fontsize=7, frameon=False)
+    a1.set_title("pairwise angles: N-back networks vs the toy", fontsize=9)
+    labels = [f"{c}\nseed {s}" for c, s in zip(nback["core"], nback["seed"])]
+    x = np.arange(len(nback))
+    a2.bar(x, nback["mean_abs_cos"], color=[CORE_COLORS.get(c, "k") for c in nback["core"]], label="networks")
+    a2.scatter(x, nback["null_mean_abs_cos"], color="k", marker="_", s=200, zorder=3, label="labels permuted")
+    a2.axhline(threshold, ls="--", color="0.5", lw=0.8, label=f"near-orthogonal (< {threshold})")
+    a2.set_xticks(x, labels, fontsize=7)
+    a2.set_ylabel("mean |cos|")
+    a2.legend(fontsize=7, frameon=False)
+    a2.set_title("mean |cos| of property-by-age directions", fontsize=9)
+    fig.tight_layout()
+    return fig

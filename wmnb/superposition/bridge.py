@@ -1,0 +1,238 @@
+"""The same angle statistics for the N-back networks of chapters 4-10.
+
+In an N-back trial the hidden state at step t holds the objects shown at t, t-1, ..., t-N: each object
+property (location, category, ...) at each *memory age* a = 0..3 is a "feature at a lag". Its direction in
+the hidden space is estimated as class-mean differences: for property P and value v, the mean hidden state
+of the rows whose object of age a has P = v, minus the mean of all rows (states centred per step first, so
+the trial's clock does not enter). Rows of every task of the recording are pooled.
+
+The values of one property at one age are mutually exclusive and their centred class means sum to zero, so
+pairs inside one (property, age) group are obtuse by construction; they are left out. The angle statistics
+are computed over pairs from *different* (property, age) groups, and separately over *temporal* pairs (same
+property and value, different ages).
+
+The hidden states of a trained network are strongly anisotropic: a few dimensions carry most of the
+variance, so even directions without any code (class means of shuffled labels) point along them and look
+aligned. The main statistics are therefore computed in the *whitened* state space (principal components up to
+99 % of the variance, at most :data:`MAX_COMPONENTS`, each scaled to unit variance), where directions without
+a code are isotropic; the raw-space numbers are kept as ``raw_*``.
+
+Controls: split-half reliability (directions fitted on two halves of the sequences, median cosine between
+the halves) and a label-permutation null (labels shuffled across sequences, same statistic).
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .measures import angle_stats
+
+__all__ = ["DEFAULT_PROPERTIES", "DEFAULT_AGES", "NBACK_SOURCES", "NBACK_SEQUENCES", "MAX_COMPONENTS", "whiten", "age_directions", "direction_table",
+           "nback_regime_table", "load_nback_recordings", "nback_table"]
+
+#: the code whose source is part of the bridge table's cache key
+NBACK_SOURCES = ("superposition/bridge.py", "superposition/measures.py")
+
+DEFAULT_PROPERTIES = ("location", "category")
+#: sequences per (feature, N) condition of the bridge's recordings (None: the profile's analysis set)
+NBACK_SEQUENCES = {"smoke": None, "quick": 300, "paper": 1000}
+#: most principal components kept by :func:`whiten`
+MAX_COMPONENTS = 100
+
+
+def whiten(hidden: np.ndarray, var_kept: float = 0.99, max_components: int = MAX_COMPONENTS) -> np.ndarray:
+    """(B, T, H) -> (B, T, r): states centred per step, projected on the principal components that explain
+    ``var_kept`` of the variance (at most ``max_components``), each scaled to unit variance."""
+    B, T, H = hidden.shape
+    h = hidden.astype(np.float64) - hidden.mean(axis=0, keepdims=True)
+    X = h.reshape(-1, H)
+    _, sv, vt = np.linalg.svd(X, full_matrices=False)
+    var = sv ** 2
+    r = int(np.searchsorted(np.cumsum(var) / var.sum(), var_kept) + 1)
+    r = max(1, min(r, max_components, len(sv)))
+    Z = X @ vt[:r].T / (sv[:r] / np.sqrt(X.shape[0]))
+    return Z.reshape(B, T, r)
+DEFAULT_AGES = (0, 1, 2, 3)
+
+
+def age_directions(hidden: np.ndarray, labels: dict, properties: Sequence[str], ages: Sequence[int],
+                   rows: np.ndarray | None = None) -> tuple[np.ndarray, list[tuple[str, int, int]]]:
+    """Class-mean-difference directions of each (property, age, value).
+
+    Parameters
+    ----------
+    hidden : (B, T, H) hidden states
+    labels : property -> (B, T) int labels of the object SHOWN at each step
+    rows : optional index of the sequences to use
+
+    Returns
+    -------
+    (dirs, names): dirs (H, F) one column per feature, names [(property, age, value)] of length F. A value
+    with fewer than 5 rows at some age is skipped.
+    """
+    B, T, H = hidden.shape
+    rows = np.arange(B) if rows is None else np.asarray(rows)
+    h = hidden[rows].astype(np.float32)
+    h = h - h.mean(axis=0, keepdims=True)                    # centre per step
+    cols, names = [], []
+    for prop in properties:
+        if prop not in labels:
+            raise ConfigError(f"property={prop!r} is not in the recording; allowed: {sorted(labels)}")
+        lab = np.asarray(labels[prop])[rows]
+        for a in ages:
+            if a >= T:
+                continue
+            hs = h[:, a:].reshape(-1, H)                     # steps t >= a
+            ls = lab[:, : T - a].reshape(-1)                 # label of the object shown at t - a
+            mu = hs.mean(axis=0)
+            for v in np.unique(ls):
+                sel = ls == v
+                if sel.sum() < 5:
+                    continue
+                cols.append(hs[sel].mean(axis=0) - mu)
+                names.append((prop, int(a), int(v)))
+    if not cols:
+        raise ConfigError("no feature direction could be estimated (too few rows)")
+    return np.stack(cols, axis=1), names
+
+
+def _pair_cosines(dirs: np.ndarray, names) -> tuple[np.ndarray, np.ndarray]:
+    """Cosines of pairs from different (property, age) groups, and of temporal pairs (same property and value,
+    different age)."""
+    U = dirs / np.maximum(np.linalg.norm(dirs, axis=0, keepdims=True), 1e-12)
+    C = U.T @ U
+    group = np.array([f"{p}|{a}" for p, a, _ in names])
+    pv = np.array([f"{p}|{v}" for p, _, v in names])
+    iu, ju = np.triu_indices(len(names), 1)
+    cross = group[iu] != group[ju]
+    temporal = (pv[iu] == pv[ju]) & cross
+    return C[iu, ju][cross], C[iu, ju][temporal]
+
+
+def direction_table(hidden: np.ndarray, labels: dict, *, properties=DEFAULT_PROPERTIES, ages=DEFAULT_AGES,
+                    seed: int = 0, whitened: bool = True) -> dict:
+    """Angle statistics of the N-back feature directions with their controls (one network).
+
+    Returns a dict: ``n_features``, ``hidden`` (H), ``ratio`` (H / n_features), the :func:`angle_stats` of the
+    cross-group pairs (``mean_cos``, ``frac_obtuse`` ...), ``temporal_mean_cos`` (same property value at two
+    ages), ``reliability`` (median split-half cosine of the directions), ``null_frac_obtuse`` /
+    ``null_mean_cos`` / ``null_mean_abs_cos`` (labels permuted across sequences), and ``cos`` (the
+    cross-group cosines, for histograms). With ``whitened`` (default) all of these are computed in the
+    whitened space (:func:`whiten`; ``components`` = its dimension) and the raw-space ``raw_mean_abs_cos``,
+    ``raw_null_mean_abs_cos``, ``raw_mean_cos`` and ``raw_temporal_mean_cos`` are added.
+    """
+    if whitened:
+        raw = direction_table(hidden, labels, properties=properties, ages=ages, seed=seed, whitened=False)
+        z = whiten(hidden)
+        out = direction_table(z, labels, properties=properties, ages=ages, seed=seed, whitened=False)
+        out.update(hidden=hidden.shape[-1], ratio=hidden.shape[-1] / out["n_features"], components=z.shape[-1],
+                   raw_mean_abs_cos=raw["mean_abs_cos"], raw_null_mean_abs_cos=raw["null_mean_abs_cos"],
+                   raw_mean_cos=raw["mean_cos"], raw_temporal_mean_cos=raw["temporal_mean_cos"])
+        return out
+    rng = np.random.default_rng(seed)
+    B, T, H = hidden.shape
+    dirs, names = age_directions(hidden, labels, properties, ages)
+    cross, temporal = _pair_cosines(dirs, names)
+    out = dict(n_features=len(names), hidden=H, ratio=H / len(names), components=H, **angle_stats(cross),
+               temporal_mean_cos=float(temporal.mean()) if temporal.size else np.nan)
+    perm = rng.permutation(B)
+    half = B // 2
+    d1, n1 = age_directions(hidden, labels, properties, ages, rows=perm[:half])
+    d2, n2 = age_directions(hidden, labels, properties, ages, rows=perm[half:])
+    common = [x for x in n1 if x in set(n2)]
+    i1 = [n1.index(x) for x in common]
+    i2 = [n2.index(x) for x in common]
+    a, b = d1[:, i1], d2[:, i2]
+    rel = (a * b).sum(0) / np.maximum(np.linalg.norm(a, axis=0) * np.linalg.norm(b, axis=0), 1e-12)
+    out["reliability"] = float(np.median(rel))
+    shuffled = {p: np.asarray(labels[p])[rng.permutation(B)] for p in properties}
+    dn, nn = age_directions(hidden, shuffled, properties, ages)
+    null_cross, _ = _pair_cosines(dn, nn)
+    ns = angle_stats(null_cross)
+    out.update(null_frac_obtuse=ns["frac_obtuse"], null_mean_cos=ns["mean_cos"],
+               null_mean_abs_cos=ns["mean_abs_cos"])
+    out["cos"] = cross
+    return out
+
+
+def nback_regime_table(recordings: dict, *, properties=DEFAULT_PROPERTIES, ages=DEFAULT_AGES) -> tuple[
+        pd.DataFrame, pd.DataFrame]:
+    """:func:`direction_table` for several networks.
+
+    Parameters
+    ----------
+    recordings : {(core, seed): Recording}
+
+    Returns
+    -------
+    (summary, histograms): one row per network (core, seed and the statistics of :func:`direction_table`),
+    and its cross-group cosine histogram (``bin_lo``, ``bin_hi``, ``count``).
+    """
+    from .measures import COS_BINS
+
+    rows, hist = [], []
+    for (core, seed), rec in recordings.items():
+        t = direction_table(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed))
+        cos = t.pop("cos")
+        rows.append(dict(core=core, seed=int(seed), **t))
+        counts, _ = np.histogram(np.clip(cos, -1, 1), bins=COS_BINS)
+        hist += [dict(core=core, seed=int(seed), bin_lo=float(lo), bin_hi=float(hi), count=int(c))
+                 for lo, hi, c in zip(COS_BINS[:-1], COS_BINS[1:], counts)]
+    return pd.DataFrame(rows), pd.DataFrame(hist)
+
+
+def load_nback_recordings(w, cores: Sequence[str], seeds: Sequence[int], *, scenario: str = "MTMF",
+                          allow_training: bool = False, n_per_condition: Optional[int] = None) -> dict:
+    """{(core, seed): Recording} of the N-back runs. With ``allow_training=False`` a run that is not in the
+    run cache raises ConfigError instead of training (the quick book must never train here)."""
+    from ..cache import CacheEntry, default_cache_dir
+    from ..pipeline import recording, train_config, trained_run
+    from ..training import run_key
+
+    out = {}
+    for core in cores:
+        for seed in seeds:
+            if not allow_training:
+                cfg = train_config(scenario, core, profile=w.profile, seed=int(seed))
+                key = run_key(w.stimuli, w.features, cfg)
+                if not CacheEntry(default_cache_dir(), "runs", key).complete(verify=False):
+                    raise ConfigError(f"the {scenario} {core} run of seed {seed} at profile {w.profile!r} is not "
+                                      f"cached (run {key}); train it first (wmnb train) or choose cached seeds")
+            run = trained_run(w, scenario, core, seed=int(seed), progress=False)
+            out[(core, int(seed))] = recording(w, run, "train", n_per_condition=n_per_condition)
+    return out
+
+
+def nback_table(w, cores: Sequence[str], seeds: Sequence[int], *, scenario: str = "MTMF",
+                allow_training: bool = False, cache_dir=None, properties=None, ages=None,
+                n_per_condition: Optional[int] = None) -> pd.DataFrame:
+    """The bridge statistics (:func:`wmnb.superposition.bridge.direction_table`) of each (core, seed) N-back
+    network, cached; one row per network plus its cross-group cosine histogram ``h00``..``h19``.
+
+    ``n_per_condition``: sequences per (feature, N) condition of the recording; None = :data:`NBACK_SEQUENCES`
+    of the profile (class means need far fewer sequences than the decoders of chapters 5-10)."""
+    from ..cache import default_cache_dir
+    from ..pipeline import ANALYSIS_SEED, ANALYSIS_SEQUENCES, train_config
+    from ..results import cached_table
+    from ..training import run_key
+    from .sweep import _histogram_columns
+    
+    properties = tuple(properties or DEFAULT_PROPERTIES)
+    ages = tuple(ages or DEFAULT_AGES)
+    n_seq = int(n_per_condition or NBACK_SEQUENCES.get(w.profile) or ANALYSIS_SEQUENCES[w.profile])
+    keys = [run_key(w.stimuli, w.features, train_config(scenario, c, profile=w.profile, seed=int(s)))
+            for c in cores for s in seeds]
+    desc = dict(runs=keys, cores=list(cores), seeds=[int(s) for s in seeds], scenario=scenario,
+                properties=list(properties), ages=list(ages),
+                recording=dict(split="train", n=n_seq, seed=ANALYSIS_SEED))
+
+    def compute() -> pd.DataFrame:
+        recs = load_nback_recordings(w, cores, seeds, scenario=scenario, allow_training=allow_training,
+                                     n_per_condition=n_seq)
+        summary, hist = nback_regime_table(recs, properties=properties, ages=ages)
+        return summary.merge(_histogram_columns(hist, ["core", "seed"]), on=["core", "seed"])
+
+    return cached_table("superposition_nback", desc, compute, cache_dir=cache_dir, sources=NBACK_SOURCES)

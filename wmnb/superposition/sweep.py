@@ -1,0 +1,111 @@
+"""Profiles, parameter checks and the cached sweep over (kind, d, S, seed).
+
+Everything trained here is trained once per (parameters, code): :func:`sweep_table` goes through
+:func:`wmnb.results.cached_table` with ``sources`` = the task/model, measures and sweep modules.
+"""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, check_choice, check_float, check_int
+from .measures import COS_BINS, measure_stack
+from .model import KINDS, StackConfig, train_stack
+
+__all__ = ["PROFILES", "SOURCES", "HIST_COLUMNS", "check_params", "sweep_configs", "sweep_table", "histogram"]
+
+#: the code whose source is part of the cache keys (edits elsewhere, e.g. in the claim rules, keep the caches)
+SOURCES = ("superposition/model.py", "superposition/measures.py", "superposition/sweep.py")
+#: cosine-histogram columns of the tables (counts per bin of :data:`wmnb.superposition.measures.COS_BINS`)
+HIST_COLUMNS = [f"h{i:02d}" for i in range(len(COS_BINS) - 1)]
+
+#: sizes per book profile. ``d`` is the main hidden size (S sweep, nonlinear comparison), ``phase_ds`` the
+#: hidden sizes of the phase diagram (linear nets only); the planted control d = n*k is always added.
+PROFILES = {
+    "smoke": dict(n=4, k=2, d=4, sparsities=(0.0, 0.9), seeds=(0,), phase_ds=(2,), nonlinear="tanh",
+                  steps=300, batch=256, lr=0.02),
+    "quick": dict(n=6, k=3, d=6, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95), seeds=(0, 1, 2),
+                  phase_ds=(3, 9, 12), nonlinear="tanh", steps=2500, batch=512, lr=0.01),
+    "paper": dict(n=10, k=4, d=10, sparsities=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99),
+                  seeds=(0, 1, 2, 3, 4), phase_ds=(5, 15, 20, 30), nonlinear="tanh", steps=10000, batch=2048,
+                  lr=0.005),
+}
+
+
+def check_params(profile: str, n=None, k=None, d=None, sparsities=None, seeds=None, nonlinear=None) -> dict:
+    """The sweep's parameters with the profile's defaults filled in, validated before any work (ConfigError
+    naming parameter, value and what is allowed)."""
+    check_choice("profile", profile, tuple(PROFILES))
+    p = dict(PROFILES[profile])
+    if n is not None:
+        p["n"] = check_int("n", n, low=2, high=64)
+    if k is not None:
+        p["k"] = check_int("k", k, low=1, high=12)
+    if d is not None:
+        p["d"] = check_int("d", d, low=1, high=256)
+    if sparsities is not None:
+        vals = (sparsities,) if isinstance(sparsities, (int, float)) else tuple(sparsities)
+        if len(vals) < 2:
+            raise ConfigError(f"sparsities={sparsities!r} needs at least two values in [0, 1)")
+        vals = tuple(sorted(check_float("sparsities", s, low=0.0, high=0.999) for s in vals))
+        if len(set(vals)) != len(vals):
+            raise ConfigError(f"sparsities={sparsities!r} has repeated values")
+        p["sparsities"] = vals
+    if seeds is not None:
+        vals = (seeds,) if isinstance(seeds, int) else tuple(seeds)
+        if not vals:
+            raise ConfigError("seeds=() is not allowed; give at least one seed")
+        p["seeds"] = tuple(check_int("seeds", s, low=0) for s in vals)
+    if nonlinear is not None:
+        p["nonlinear"] = check_choice("nonlinear", nonlinear, ("tanh", "relu", "none"))
+    p["phase_ds"] = tuple(sorted({x for x in p["phase_ds"] if x != p["d"]}))
+    return p
+
+
+def sweep_configs(p: dict) -> list[StackConfig]:
+    """The stacks of one sweep: linear nets over (phase_ds + d + the control d = n*k) x S x seeds, and the
+    nonlinear nets at d over S x seeds."""
+    ds = tuple(sorted(set(p["phase_ds"]) | {p["d"], p["n"] * p["k"]}))
+    common = dict(n=p["n"], k=p["k"], sparsities=p["sparsities"], seeds=p["seeds"], steps=p["steps"],
+                  batch=p["batch"], lr=p["lr"])
+    out = [StackConfig(kind="linear", ds=ds, **common)]
+    if p.get("nonlinear", "none") != "none":
+        out.append(StackConfig(kind=p["nonlinear"], ds=(p["d"],), **common))
+    return out
+
+
+def _histogram_columns(hist: pd.DataFrame, keys) -> pd.DataFrame:
+    wide = hist.pivot_table(index=keys, columns="bin_lo", values="count", aggfunc="sum").reset_index()
+    bins = [c for c in wide.columns if c not in keys]
+    return wide.rename(columns={b: HIST_COLUMNS[i] for i, b in enumerate(sorted(bins))})
+
+
+def sweep_table(p: dict, *, device="auto", progress: bool = True, cache_dir=None) -> pd.DataFrame:
+    """Train (once; cached) and measure every network of the sweep ``p`` (from :func:`check_params`).
+
+    Returns one row per network: the columns of :func:`wmnb.superposition.measures.measure_stack` plus
+    ``final_train_loss``, ``train_seconds`` (of its whole stack) and the cosine histogram ``h00``..``h19``."""
+    from ..results import cached_table
+
+    desc = {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}
+
+    def compute() -> pd.DataFrame:
+        tables = []
+        for cfg in sweep_configs(p):
+            trained = train_stack(cfg, device=device, progress=progress)
+            nets, hist = measure_stack(trained)
+            nets["final_train_loss"] = trained.loss_curve[-1]
+            nets["train_seconds"] = trained.seconds
+            keys = ["kind", "n", "k", "d", "sparsity", "seed"]
+            tables.append(nets.merge(_histogram_columns(hist, keys), on=keys))
+        return pd.concat(tables, ignore_index=True)
+
+    return cached_table("superposition_sweep", desc, compute, cache_dir=cache_dir, sources=SOURCES)
+
+
+def histogram(table: pd.DataFrame) -> np.ndarray:
+    """(rows, 20) cosine-histogram counts of a sweep or N-back table."""
+    return table[HIST_COLUMNS].to_numpy(dtype=float)
