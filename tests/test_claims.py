@@ -35,3 +35,16 @@ def test_claims_json_has_the_documented_fields(tmp_path):
     assert list(t.columns) == ["claim", "statement", "measure", "protocol", "value", "ci_low", "ci_high",
                                "per_seed", "controls", "paper", "verdict"]
     assert t.per_seed[0] == "gru s0 0.090 · gru s1 0.070 · gru s2 0.100"
+
+
+def test_claim_selection_by_id_family_and_group():
+    from wmnb import claims
+    from wmnb.errors import ConfigError
+
+    assert claims._selected("F6 (lstm)", ["F"]) and claims._selected("F6 (lstm)", ["F6"])
+    assert not claims._selected("F6 (lstm)", ["F2"]) and not claims._selected("A", ["F"])
+    assert claims._selected("A", ["A2"]) and not claims._selected("A1", ["A2"])
+    assert claims.check_only(None) is None and claims.check_only(["F", "A1"]) == ("F", "A1")
+    for bad in ("F", [], ["X"], ["F10"], ["F6 (tcn)"]):
+        with pytest.raises(ConfigError):
+            claims.check_only(bad)

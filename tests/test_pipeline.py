@@ -34,7 +34,7 @@ def test_train_config_rejects_bad_parameters(kwargs, name):
 
 
 def test_seeds_for_profiles_and_override():
-    assert pipeline.seeds_for("quick") == (0, 1, 2)
+    assert pipeline.seeds_for("quick") == (0, 1, 2, 3, 4)
     assert pipeline.seeds_for("smoke", 2) == (0, 1)
     with pytest.raises(ConfigError, match="n_seeds"):
         pipeline.seeds_for("quick", 0)

@@ -76,12 +76,14 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
     ``cores`` are compared where the paper compares architectures (F2, F3, F9); the memory-dynamics claims
     (F4-F8) are made once per core of ``dynamics_cores`` (None: the same ``cores``), each record's claim id
     naming its core ("F6 (lstm)"). ``stsf_features`` are the single-task models of F1 (None: one per task
-    feature). ``only`` selects claims by id or group ("F2", "F6 (lstm)", "A", "T", "P"); the extension groups
+    feature). ``only`` selects claims by id, family or group ("F2", "F6 (lstm)", "F6", "F" for all of the paper's
+    findings, "A", "T", "P"; :data:`CLAIM_GROUPS`); the extension groups
     A (attention, the first :data:`ATTENTION_SEEDS` seeds), T (superposition) and P (procedural tasks) each
     give three records.
     """
     from .experiments import cross_task, dynamics, orthogonality, perturbation, procrustes, relevance
 
+    only = check_only(only)
     kw = {} if seeds is None else dict(seeds=tuple(seeds))
     dyn_cores = tuple(cores) if dynamics_cores is None else tuple(dynamics_cores)
     makers = {
@@ -101,15 +103,45 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
     makers.update(_extension_makers(w, seeds))
     out = []
     for cid, make in makers.items():
-        if only and cid.split(" ")[0] not in only and cid not in only:
+        if only and not _selected(cid, only):
             continue
         for rec in _as_records(make()):
+            if only and len(cid) == 1 and not _selected(rec["claim"], only):
+                continue  # one claim of an extension family, e.g. only=["A2"]
             if rec.get("verdict") not in VERDICTS:
                 raise ValueError(f"claim {cid} returned verdict {rec.get('verdict')!r}; expected one of {VERDICTS}")
             if " (" in cid and "(" not in rec["claim"]:
                 rec = {**rec, "claim": f"{rec['claim']} ({cid.split('(')[1]}"}
             out.append(rec)
     return out
+
+
+#: claim families a selection (``only``) may name by their letter: the paper's findings and the extensions
+CLAIM_GROUPS = ("F", "A", "T", "P")
+
+
+def check_only(only) -> Optional[tuple]:
+    """None, or a non-empty list of claim ids ("F2", "F6 (lstm)") or families (:data:`CLAIM_GROUPS`); a
+    ConfigError names the value and what is allowed."""
+    import re
+
+    from .errors import ConfigError
+
+    if only is None:
+        return None
+    if isinstance(only, (str, bytes)) or not isinstance(only, (list, tuple)) or not only:
+        raise ConfigError(f"only={only!r} must be None or a non-empty list such as ['F'] or ['F2', 'F6 (lstm)']")
+    for x in only:
+        if not (isinstance(x, str) and (x in CLAIM_GROUPS or re.fullmatch(r"[FATP][1-9]( \((rnn|gru|lstm)\))?", x))):
+            raise ConfigError(f"only={list(only)!r}: {x!r} is not a claim; give families {list(CLAIM_GROUPS)} or ids "
+                              f"such as 'F2', 'A1', 'F6 (lstm)'")
+    return tuple(only)
+
+
+def _selected(cid: str, only: Sequence[str]) -> bool:
+    """Does the maker ``cid`` ("F2", "F6 (lstm)", or a family letter for the extensions) fall under ``only``?"""
+    family, base = cid[0], cid.split(" ")[0]
+    return any(x in (cid, base, family) or (len(cid) == 1 and x.startswith(cid)) for x in only)
 
 
 #: chapter 11's arms are trained for the profile's first three seeds (36 runs at quick)

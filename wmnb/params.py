@@ -182,6 +182,8 @@ KNOWN: dict[str, Callable[[str, Any, Mapping], Any]] = {
     "by_n": _bool,
     "by_feature": _bool,
     "compare_avgpool": _bool,
+    # the claims page
+    "only": lambda name, v, choices: __import__("wmnb.claims", fromlist=["check_only"]).check_only(v),
 }
 
 
@@ -204,7 +206,7 @@ def check(*, choices: Optional[Mapping[str, Iterable]] = None, **params: Any) ->
         ``dynamics_core``, ``dynamics_cores``, ``readout``, ``attention``, ``arms``, ``gate_readout``, ``hidden_size``,
         ``seq_len``, ``train_seed``,
         ``seeds``, ``n_seeds``, ``n_per_condition``, ``n_null``, ``k``, ``by_n``, ``by_feature``,
-        ``compare_avgpool``).
+        ``compare_avgpool``, ``only``).
 
     Returns
     -------

@@ -60,11 +60,13 @@ def extract_one(model, task_name: str, *, train_length: int, test_length: int, n
 
 def fsm_table(tasks: Sequence[str], models: Sequence[str], seeds: Sequence[int], *, train_length: int,
               test_length: int, steps: int, batch_size: int, n_eval: int, lr: float = 3e-3,
-              n_strings: int = 256, device: str = "auto", progress: bool = True, cache_dir=None) -> pd.DataFrame:
+              n_strings: int = 256, device: str = "auto", progress: bool = True, cache_dir=None,
+              **transformer_budget) -> pd.DataFrame:
     """One row per (task, recurrent model, seed, network in {"trained", "untrained"}): the numbers of
     :func:`extract_one` (``k, fidelity, unobserved, n_states_true, n_states_extracted, same_size, equivalent,
     transition_agreement, output_agreement, accuracy_long``). Transformers in ``models`` are skipped (no
-    recurrent state)."""
+    recurrent state; ``transformer_steps`` / ``transformer_lr`` in ``transformer_budget`` are accepted for
+    symmetry with :func:`wmnb.automata.training.length_table` and unused)."""
     from ..results import cached_table
 
     frames = []

@@ -8,14 +8,17 @@ k-means instead of a fixed grid:
 2. the extracted machine's states are the clusters; its transition on symbol ``a`` from cluster ``c`` is the
    cluster the network most often moves to (majority vote over consecutive states ``h_t -> h_{t+1}`` with
    input ``a``); its output in ``c`` is the network's most frequent *own* answer there (its readout), so the
-   machine describes the network, not the task; its start is the cluster of the initial state;
+   machine describes the network, not the task; its start is the cluster of the initial state. Answers are
+   voted only over steps ``1..T``: the network is never asked about the empty prefix (its readout of the
+   initial state is untrained), so a cluster holding nothing but initial states has a *don't-care* output,
+   set to the class that gives the smallest minimised machine (:func:`_fill_dont_cares`);
 3. minimise it (:func:`minimise`: unreachable states dropped, Moore partition refinement);
 4. keep the smallest ``k`` whose minimised machine reproduces the network's answers on held-out strings as
    well as the best ``k`` does (within ``tol``). The true automaton is never consulted.
 
 Comparison (:func:`compare`) with the true automaton: number of states (both minimal), language
-equivalence (:func:`equivalent`: a breadth-first search over the product machine; for minimal machines
-equivalent means isomorphic), transition agreement after matching every extracted state to the true state
+equivalence on every non-empty string (:func:`equivalent` with ``empty=False``: a breadth-first search over
+the product machine; the empty string is never asked of the network), transition agreement after matching every extracted state to the true state
 it most often coincides with, and the extracted machine's accuracy on long strings.
 """
 from __future__ import annotations
@@ -116,13 +119,21 @@ def minimise(m: Machine) -> tuple[Machine, np.ndarray]:
     return Machine(d, o, 0), full
 
 
-def equivalent(a: Machine, b: Machine) -> bool:
+def equivalent(a: Machine, b: Machine, *, empty: bool = True) -> bool:
     """True when ``a`` and ``b`` give the same answer on every string (breadth-first search of the reachable
-    pairs of the product machine; exact, no sampling). Both need the same input alphabet."""
+    pairs of the product machine; exact, no sampling). Both need the same input alphabet.
+
+    ``empty=False`` compares every *non-empty* string only: the start pair's outputs are checked only if a
+    non-empty string leads back to it (the networks are never asked about the empty prefix).
+    """
     if a.delta.shape[1] != b.delta.shape[1]:
         raise ConfigError(f"machines over different alphabets: {a.delta.shape[1]} vs {b.delta.shape[1]} symbols")
     start = (int(a.start), int(b.start))
-    seen, todo = {start}, deque([start])
+    if empty:
+        seen, todo = {start}, deque([start])
+    else:
+        first = {(int(a.delta[start[0], s]), int(b.delta[start[1], s])) for s in range(a.delta.shape[1])}
+        seen, todo = set(first), deque(sorted(first))
     while todo:
         p, q = todo.popleft()
         if a.output[p] != b.output[q]:
@@ -149,18 +160,36 @@ class Extraction:
     labels: np.ndarray = field(repr=False, default=None)  # cluster per state of the fitting strings
 
 
+def _fill_dont_cares(delta: np.ndarray, output: np.ndarray, start: int, n_classes: int) -> np.ndarray:
+    """Outputs with the don't-cares (``-1``: states whose answer was never asked) filled in, one state at a
+    time, with the class that gives the smallest minimised machine (ties: the lowest class). Standard
+    don't-care minimisation; it never consults the true automaton."""
+    out = np.asarray(output, dtype=np.int64).copy()
+    for q in np.flatnonzero(out < 0):
+        trial = np.where(out < 0, 0, out)
+        sizes = []
+        for c in range(n_classes):
+            trial[q] = c
+            sizes.append(minimise(Machine(delta, trial.copy(), start))[0].n_states)
+        out[q] = int(np.argmin(sizes))
+    return out
+
+
 def _machine_from_clusters(labels: np.ndarray, x: np.ndarray, answers: np.ndarray, k: int, n_symbols: int,
                            n_classes: int) -> tuple[Machine, int]:
     """Majority-vote machine of cluster trajectories ``labels`` (N, T + 1) on inputs ``x`` (N, T) with the
-    network's answers ``answers`` (N, T + 1) per state. Returns (machine, number of unobserved (c, a))."""
+    network's answers ``answers`` (N, T + 1) per state. Outputs are voted over steps ``1..T`` only (column 0,
+    the empty prefix, is never asked); a cluster with no vote is a don't-care (:func:`_fill_dont_cares`).
+    Returns (machine, number of unobserved (c, a))."""
     counts = np.zeros((k, n_symbols, k), dtype=np.int64)
     np.add.at(counts, (labels[:, :-1].ravel(), x.ravel(), labels[:, 1:].ravel()), 1)
     seen = counts.sum(-1) > 0
     delta = np.where(seen, counts.argmax(-1), np.arange(k)[:, None])  # unobserved: stay (flagged)
     oc = np.zeros((k, n_classes), dtype=np.int64)
-    np.add.at(oc, (labels.ravel(), answers.ravel()), 1)
-    output = oc.argmax(-1)
+    np.add.at(oc, (labels[:, 1:].ravel(), answers[:, 1:].ravel()), 1)
+    output = np.where(oc.sum(-1) > 0, oc.argmax(-1), -1)
     start = int(np.bincount(labels[:, 0], minlength=k).argmax())
+    output = _fill_dont_cares(delta, output, start, n_classes)
     return Machine(delta, output, start), int((~seen).sum())
 
 
@@ -247,7 +276,8 @@ def compare(extracted: Machine, true: Machine, x_long: np.ndarray) -> dict:
     Returns
     -------
     dict with ``n_states_true`` and ``n_states_extracted`` (both minimised), ``same_size``, ``equivalent``
-    (exact; for minimal machines: isomorphic), ``transition_agreement`` (fraction of extracted (state, symbol)
+    (exact, on every non-empty string: the empty prefix is never asked of a network; for minimal machines
+    isomorphic up to the start state's answer), ``transition_agreement`` (fraction of extracted (state, symbol)
     entries whose successor maps to the true successor, states matched by co-occurrence on ``x_long``),
     ``output_agreement`` (same for outputs) and ``accuracy_long`` (the extracted machine's answers vs the true
     answers at every step of ``x_long``, (N, T) int strings).
@@ -262,6 +292,6 @@ def compare(extracted: Machine, true: Machine, x_long: np.ndarray) -> dict:
     acc = float((e_min.output[run_machine(e_min, x_long)[:, 1:]] == t_min.output[run_machine(t_min, x_long)[:, 1:]]
                  ).mean())
     return dict(n_states_true=t_min.n_states, n_states_extracted=e_min.n_states,
-                same_size=t_min.n_states == e_min.n_states, equivalent=equivalent(e_min, t_min),
+                same_size=t_min.n_states == e_min.n_states, equivalent=equivalent(e_min, t_min, empty=False),
                 transition_agreement=float(np.mean(trans)) if trans else float("nan"),
                 output_agreement=float(np.mean(outs)) if outs else float("nan"), accuracy_long=acc)

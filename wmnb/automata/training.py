@@ -27,7 +27,7 @@ from ..errors import ConfigError, TrainingError, check_choice, check_float, chec
 from . import models as M
 from .tasks import TASK_NAMES, get_task, sample
 
-__all__ = ["TrainSpec", "PROFILE_SIZES", "settings", "train", "trained_model", "test_strings", "predict",
+__all__ = ["TrainSpec", "PROFILE_SIZES", "settings", "spec_for", "train", "trained_model", "test_strings", "predict",
            "evaluate_lengths", "length_table", "summarise_lengths", "EVAL_SEED", "TRAIN_VERSION"]
 
 #: bump when the training procedure changes what a cached model holds
@@ -35,14 +35,20 @@ TRAIN_VERSION = "1"
 #: the seed of the test strings (shared by every model and seed)
 EVAL_SEED = 12_345
 
-#: per profile: optimiser steps, batch size, train length L, test length, test strings, default tasks/models
+#: per profile: optimiser steps and peak learning rate of the recurrent models (``steps``, ``lr``) and of the
+#: Transformers (``transformer_steps``, ``transformer_lr``: a larger budget and a lower rate, the anchor's
+#: 1e-3, so that the Transformer gets a fair chance to fit the training lengths), batch size, train length L,
+#: test length, test strings, default tasks/models/seeds
 PROFILE_SIZES = {
-    "smoke": dict(steps=60, batch_size=32, train_length=8, test_length=80, n_eval=64,
+    "smoke": dict(steps=60, lr=3e-3, transformer_steps=60, transformer_lr=1e-3, batch_size=32, train_length=8,
+                  test_length=80, n_eval=64,
                   tasks=("parity", "perm3"), models=("rnn", "gru", "transformer_sin"), seeds=(0, 1)),
-    "quick": dict(steps=1000, batch_size=128, train_length=20, test_length=200, n_eval=256,
+    "quick": dict(steps=2000, lr=3e-3, transformer_steps=3000, transformer_lr=1e-3, batch_size=128,
+                  train_length=20, test_length=200, n_eval=256,
                   tasks=("parity", "perm3"),
                   models=("rnn", "gru", "lstm", "transformer_sin", "transformer_none"), seeds=(0, 1, 2)),
-    "paper": dict(steps=10_000, batch_size=128, train_length=40, test_length=500, n_eval=512,
+    "paper": dict(steps=10_000, lr=3e-3, transformer_steps=15_000, transformer_lr=1e-3, batch_size=128,
+                  train_length=40, test_length=500, n_eval=512,
                   tasks=("parity", "sum_mod", "cycle_nav", "even_pairs", "perm3"),
                   models=M.MODEL_NAMES, seeds=(0, 1, 2, 3, 4)),
 }
@@ -76,6 +82,19 @@ class TrainSpec:
         task = get_task(self.task)
         return M.build(self.model, task.n_symbols, task.n_classes, d_model=self.d_model, n_heads=self.n_heads,
                        n_layers=self.n_layers)
+
+
+def spec_for(task: str, model: str, seed: int, *, train_length: int, steps: int, batch_size: int,
+             lr: float = 3e-3, transformer_steps: int | None = None, transformer_lr: float | None = None,
+             **_ignored) -> TrainSpec:
+    """The :class:`TrainSpec` of one run: recurrent models train ``steps`` steps at peak rate ``lr``,
+    Transformers ``transformer_steps`` at ``transformer_lr`` (None: the same as the recurrent ones). Extra
+    keywords (the test sizes, device, ...) are accepted and ignored, so a chapter's settings dict can be
+    passed as is."""
+    if model in M.TRANSFORMERS:
+        steps = steps if transformer_steps is None else transformer_steps
+        lr = lr if transformer_lr is None else transformer_lr
+    return TrainSpec(task, model, int(seed), train_length, steps, batch_size, lr)
 
 
 def train(spec: TrainSpec, *, device: str = "auto", progress: bool = True) -> tuple[torch.nn.Module, dict]:
@@ -162,11 +181,13 @@ def evaluate_lengths(model: torch.nn.Module, task_name: str, test_length: int, n
 
 def length_table(tasks: Sequence[str], models: Sequence[str], seeds: Sequence[int], *, train_length: int,
                  test_length: int, steps: int, batch_size: int, n_eval: int, lr: float = 3e-3,
+                 transformer_steps: int | None = None, transformer_lr: float | None = None,
                  device: str = "auto", progress: bool = True, cache_dir=None) -> pd.DataFrame:
     """Accuracy vs length for every (task, model, seed): one row per length.
 
     Columns ``task, model, seed, length, accuracy, n_params, hidden, train_seconds, final_train_accuracy``.
-    Cached per (task, model, seed) with :func:`wmnb.results.cached_table` (key: the spec, the test sizes and
+    Transformers train ``transformer_steps`` steps at ``transformer_lr`` (None: ``steps``, ``lr``;
+    :func:`spec_for`). Cached per (task, model, seed) with :func:`wmnb.results.cached_table` (key: the spec, the test sizes and
     this package's source); weights are cached by :func:`trained_model`.
     """
     from ..results import cached_table
@@ -176,7 +197,8 @@ def length_table(tasks: Sequence[str], models: Sequence[str], seeds: Sequence[in
     for task in tasks:
         for name in models:
             for seed in seeds:
-                spec = TrainSpec(task, name, int(seed), train_length, steps, batch_size, lr)
+                spec = spec_for(task, name, seed, train_length=train_length, steps=steps, batch_size=batch_size,
+                                lr=lr, transformer_steps=transformer_steps, transformer_lr=transformer_lr)
 
                 def compute(spec=spec):
                     model, log = trained_model(spec, device=device, progress=progress, cache_dir=cache_dir)
@@ -212,16 +234,17 @@ def summarise_lengths(table: pd.DataFrame, train_length: int) -> pd.DataFrame:
 
 
 def settings(profile: str = "quick", *, tasks=None, models=None, train_length=None, test_length=None,
-             seeds=None, steps=None, device: str = "auto") -> dict:
+             seeds=None, steps=None, transformer_steps=None, device: str = "auto") -> dict:
     """Validate the chapter's parameters and fill the profile's defaults, before any work.
 
     ``tasks`` / ``models``: names from :data:`wmnb.automata.tasks.TASK_NAMES` /
     :data:`wmnb.automata.models.MODEL_NAMES` (None: the profile's); ``train_length`` L in 2..200;
     ``test_length`` at least ``2 L`` (None: the profile's ratio, 10 L); ``seeds`` non-negative integers (at
     least two distinct ones give an interval; None: the profile's); ``steps`` optimiser steps (None: the
-    profile's). Raises :class:`wmnb.errors.ConfigError` naming the parameter, the value and what is allowed.
-    Returns a dict of the resolved values (``tasks, models, seeds, train_length, test_length, steps,
-    batch_size, n_eval, device``).
+    profile's); ``transformer_steps`` the Transformers' steps (None: the profile's, scaled by ``steps`` /
+    the profile's steps when ``steps`` is given). Raises :class:`wmnb.errors.ConfigError` naming the parameter, the value and what is allowed.
+    Returns a dict of the resolved values (``tasks, models, seeds, train_length, test_length, steps, lr,
+    transformer_steps, transformer_lr, batch_size, n_eval, device``).
     """
     from ..errors import check_choices
     from ..params import check as check_params
@@ -240,6 +263,14 @@ def settings(profile: str = "quick", *, tasks=None, models=None, train_length=No
     seeds = size["seeds"] if seeds is None else tuple(int(s) for s in seeds)
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds={list(seeds)!r} repeats a seed")
+    if transformer_steps is not None:
+        transformer_steps = check_int("transformer_steps", transformer_steps, low=4)
+    elif steps is None:
+        transformer_steps = size["transformer_steps"]
+    else:
+        transformer_steps = max(4, int(round(check_int("steps", steps, low=4) * size["transformer_steps"]
+                                             / size["steps"])))
     steps = size["steps"] if steps is None else check_int("steps", steps, low=4)
     return dict(tasks=tuple(tasks), models=tuple(models), seeds=tuple(seeds), train_length=L, test_length=T,
-                steps=steps, batch_size=size["batch_size"], n_eval=size["n_eval"], device=device)
+                steps=steps, lr=size["lr"], transformer_steps=transformer_steps, transformer_lr=size["transformer_lr"],
+                batch_size=size["batch_size"], n_eval=size["n_eval"], device=device)

@@ -10,11 +10,19 @@ MODULES = (
     "wmnb.recording", "wmnb.pipeline", "wmnb.analysis.probes", "wmnb.analysis.decoding",
     "wmnb.analysis.task_relevance", "wmnb.analysis.cross_task", "wmnb.analysis.orthogonality",
     "wmnb.analysis.dynamics", "wmnb.analysis.procrustes", "wmnb.analysis.perturbation", "wmnb.analysis.stats",
-    "wmnb.verdicts", "wmnb.claims", "wmnb.params", "wmnb.errors", "wmnb.cache",
+    "wmnb.verdicts", "wmnb.claims", "wmnb.params", "wmnb.errors", "wmnb.cache", "wmnb.results",
+    "wmnb.experiments.core",
+    # beyond the paper's figures: attention (ch. 11), temporal superposition (ch. 13), procedural tasks (ch. 14)
+    "wmnb.attention", "wmnb.superposition.model", "wmnb.superposition.measures", "wmnb.superposition.sweep",
+    "wmnb.superposition.bridge", "wmnb.superposition.claims", "wmnb.automata.tasks", "wmnb.automata.models",
+    "wmnb.automata.training", "wmnb.automata.fsm", "wmnb.automata.extraction", "wmnb.automata.claims",
+    # cluster sweeps
+    "wmnb.sweep",
     # figures, one module per topic, in chapter order
     "wmnb.figures.style", "wmnb.figures.stimuli", "wmnb.figures.tasks", "wmnb.figures.behaviour",
     "wmnb.figures.relevance", "wmnb.figures.cross_task", "wmnb.figures.orthogonality", "wmnb.figures.dynamics",
-    "wmnb.figures.procrustes", "wmnb.figures.perturbation", "wmnb.figures.explorer",
+    "wmnb.figures.procrustes", "wmnb.figures.perturbation", "wmnb.figures.attention",
+    "wmnb.figures.superposition", "wmnb.figures.automata", "wmnb.figures.explorer",
     # the book machinery
     "wmnb.book", "wmnb.book.report", "wmnb.book.colab", "wmnb.book.htmlcheck",
 )

@@ -11,12 +11,13 @@ import pandas as pd
 
 from ..superposition.measures import COS_BINS
 from ..superposition.sweep import HIST_COLUMNS
+from .style import CORE_COLORS, OKABE_ITO
 
 __all__ = ["plot_angle_histograms", "plot_measures_vs_sparsity", "plot_phase_diagram", "plot_loss_per_position",
            "plot_nback_angles"]
 
-KIND_COLORS = {"linear": "#1f77b4", "tanh": "#d62728", "relu": "#2ca02c"}
-CORE_COLORS = {"rnn": "#9467bd", "gru": "#ff7f0e", "lstm": "#17becf"}
+#: the toy networks' kinds (the N-back cores keep the book's CORE_COLORS)
+KIND_COLORS = {"linear": OKABE_ITO["black"], "tanh": OKABE_ITO["purple"], "relu": OKABE_ITO["sky"]}
 
 
 def _hist(rows: pd.DataFrame) -> np.ndarray:

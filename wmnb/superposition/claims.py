@@ -28,6 +28,7 @@ import pandas as pd
 from ..analysis.stats import seed_ci
 from ..errors import ConfigError
 from ..verdicts import HOLDS, MIXED, interval_verdict, per_seed_values
+from ..pipeline import DEFAULT_SEEDS as NBACK_SEEDS  # the N-back runs the bridge reads: the book's seeds
 
 __all__ = ["STATISTIC", "T1_MIN_CHANGE", "T1_SHARPNESS", "T3_MIN_RELIABILITY", "PLANTED_MIN_RECOVERED",
            "PLANTED_MAX_ABS_COS", "rule_t1", "rule_t2", "rule_t3", "planted_control", "transition_point",
@@ -243,9 +244,9 @@ def claim_records(profile: str = "quick", *, seeds=None, n=None, k=None, d=None,
                   allow_training: Optional[bool] = None) -> list[dict]:
     """T1-T3 claim records for the claims page, from the cached sweep (trained once per parameters) and the
     cached N-back bridge (``w``: the stimulus world; built for ``profile`` when None). ``seeds`` are the
-    N-back seeds (default :data:`NBACK_SEEDS`, at quick (0, 1, 2): the cached MTMF runs); the sweep's own seeds
-    are the profile's. ``allow_training`` (default: only at smoke) lets a missing N-back run be trained;
-    otherwise a missing run raises ConfigError naming it."""
+    N-back seeds (default :data:`NBACK_SEEDS`, the book's seeds of the profile: the MTMF runs of chapters
+    4-10); the sweep's own seeds are the profile's. A missing N-back run is trained (cached, shared with the
+    other chapters) unless ``allow_training=False``, which raises a ConfigError naming it instead."""
     from ..pipeline import world
     from .bridge import nback_table
     from .sweep import check_params, sweep_table
@@ -256,7 +257,7 @@ def claim_records(profile: str = "quick", *, seeds=None, n=None, k=None, d=None,
     out = [t1, claim_t2(table, p["d"], t1)]
     nb_seeds = tuple(seeds) if seeds is not None else NBACK_SEEDS[profile]
     w = world(profile=profile) if w is None else w
-    allow = (profile == "smoke") if allow_training is None else bool(allow_training)
+    allow = True if allow_training is None else bool(allow_training)
     nb = nback_table(w, cores, nb_seeds, allow_training=allow)
     out.append(claim_t3(table, nb))
     return out
@@ -266,4 +267,3 @@ def claim_records(profile: str = "quick", *, seeds=None, n=None, k=None, d=None,
 NB_STATISTIC = "mean_abs_cos"
 NB_NULL = "null_mean_abs_cos"
 #: N-back seeds per profile (quick: the cached MTMF runs)
-NBACK_SEEDS = {"smoke": (0,), "quick": (0, 1, 2), "paper": (0, 1, 2, 3, 4)}
