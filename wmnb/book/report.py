@@ -131,7 +131,7 @@ def verdict_styler(df: pd.DataFrame, column: str = "verdict", nowrap: Sequence[s
           .map(lambda v: f"color: white; background-color: {VERDICT_COLORS.get(v, '#999999')}; font-weight: bold",
                subset=[column])
           .set_properties(**{"text-align": "left", "vertical-align": "top"}))
-    cols = [c for c in (*nowrap, column) if c in df.columns]
+    cols = [c for c in dict.fromkeys((*nowrap, column)) if c in df.columns]  # a column named twice counts once
     return st.set_properties(subset=cols, **{"white-space": "nowrap"})
 
 
