@@ -260,3 +260,15 @@ def test_claims_from_planted_accuracy_tables():
     tab = at.reference_table(summ)
     assert tab.loc[("MTMF", "avgpool baseline"), "reference: train"] == "88.64"
     assert tab.loc[("MTMF", "spatial baseline"), "reference: train"] == "—"
+
+
+def test_chapter_parameters_are_known_to_the_book_wide_check():
+    """params.check validates chapter 11's own parameters like every other chapter's, naming the allowed values."""
+    from wmnb import params
+
+    assert params.check(arms=["avgpool", "spatial"], gate_readout="spatial") == dict(
+        arms=("avgpool", "spatial"), gate_readout="spatial")
+    with pytest.raises(ConfigError, match="arms.*task_attention"):
+        params.check(arms=["avgpool", "bogus"])
+    with pytest.raises(ConfigError, match="gate_readout"):
+        params.check(gate_readout="conv")
