@@ -11,8 +11,34 @@ def test_record_time_keeps_the_last_execution_per_page(tmp_path):
     data = json.loads((tmp_path / book.TIMINGS).read_text())
     assert data[page]["seconds"] == 90.0 and data[page]["profile"] == "quick"
     md = book.timings_markdown(tmp_path)
-    assert f"`{page}` | quick" in md and "1.5 min" in md and "**all pages above**" in md
+    assert f"`{page}` | quick" in md and "1.5 min" in md and "**all pages above, one after another**" in md
 
 
 def test_timings_markdown_without_any_execution(tmp_path):
     assert "executed and timed yet" in book.timings_markdown(tmp_path)
+
+
+def test_training_stage_and_wall_time_are_reported(tmp_path):
+    page = book.CHAPTERS[0].page
+    book.record_time(tmp_path, page, "quick", 60.0)
+    book.record_training(tmp_path, "quick", 600.0, 2, {"MTMF gru seed 0": 50.0, "STSF-location gru seed 0": 20.0,
+                                                      "MTMF rnn seed 0": 80.0})
+    book.record_wall(tmp_path, "quick", 1500.0, 2, 31)
+    md = book.timings_markdown(tmp_path)
+    assert "training stage before the pages (3 runs, 2 at a time)" in md and "10.0 min" in md
+    assert "31 pages, 2 at a time" in md and "**25.0 min**" in md
+    assert "median 50 s, longest 80 s (MTMF rnn seed 0)" in md
+
+
+def test_stages_run_readers_after_what_they_read():
+    """The "all" variants read their per-core siblings' tables and the claims page reads every chapter's: they
+    execute in later stages, so a parallel build never computes a table twice."""
+    groups = book.stages(book.CHAPTERS)
+    where = {r.page: i for i, g in enumerate(groups) for r in g}
+    assert sorted(r.page for g in groups for r in g) == sorted(r.page for r in book.CHAPTERS)
+    for r in book.CHAPTERS:
+        if r.variant == "all":
+            for sib in (s for s in book.CHAPTERS if s.source == r.source and s.variant != "all"):
+                assert where[sib.page] < where[r.page]
+    claims = where["12_claims"]
+    assert all(where[r.page] < claims for r in book.CHAPTERS if r.page[:2] <= "14" and r.page != "12_claims")

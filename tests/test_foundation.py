@@ -93,6 +93,35 @@ def test_cached_table_computes_once_and_recomputes_after_corruption(tmp_path):
     assert len(calls) == 3  # exactly the corrupted entry was recomputed
 
 
+def _slow_table(cache_dir, log):
+    """Compute the same cached table in another process, logging each computation (for the test below)."""
+    import time
+
+    import pandas as pd
+
+    from wmnb.results import cached_table
+
+    def compute():
+        with open(log, "a") as f:
+            f.write("computed\n")
+        time.sleep(1.5)
+        return pd.DataFrame({"x": [1, 2]})
+
+    return cached_table("slow", {"runs": ["k"]}, compute, cache_dir=cache_dir).x.tolist()
+
+
+def test_cached_table_is_computed_once_by_concurrent_processes(tmp_path):
+    """Two chapters executing at once that need one table: the second waits on the first and reads its table."""
+    import multiprocessing as mp
+
+    log = tmp_path / "log.txt"
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(_slow_table, [(str(tmp_path), str(log)), (str(tmp_path), str(log))])
+    assert results == [[1, 2], [1, 2]]
+    assert log.read_text().count("computed") == 1
+
+
 def test_cached_table_key_follows_only_the_named_sources(tmp_path, monkeypatch):
     """A table keyed on its own module is recomputed when that module's source changes, not when another does."""
     import pandas as pd

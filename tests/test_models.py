@@ -184,3 +184,49 @@ def test_embedding_norm_normalises_rnn_input(maps):
     z = m.emb_norm(emb)
     assert torch.allclose(z.mean(-1), torch.zeros(3, 6), atol=1e-5)
     assert torch.allclose(z.var(-1, unbiased=False), torch.ones(3, 6), atol=1e-3)
+
+
+def _attention_by_definition(readout, maps, q):
+    """The attention readout exactly as its docstring defines it: values = act(conv1x1(map)) + position code,
+    keys = Linear(values), weights = softmax(q . k / sqrt(A)) over the 49 positions, output = sum_p w_p v_p."""
+    v = readout.act(readout.proj(maps)).flatten(2).transpose(1, 2) + readout.pos  # (U,49,D)
+    k = readout.key(v)  # (U,49,A), bias included
+    w = torch.softmax((k @ q.unsqueeze(-1)).squeeze(-1) * readout.scale, dim=-1)
+    return (w.unsqueeze(-1) * v).sum(-2), w
+
+
+@pytest.mark.parametrize("activation", ["none", "relu"])
+def test_attention_readout_equals_its_definition(maps, activation):
+    """The fast path (scores without materialised keys; with an affine projection, attention in the map's
+    channels) computes the same output, weights and gradients as the definition."""
+    cfg = ModelConfig(core="gru", hidden_size=10, embedding_dim=8, readout="attention", attention="task",
+                      pca_channels=6, attention_dim=5, projection_activation=activation)
+    torch.manual_seed(0)
+    m = WMModel(cfg, maps, fit_indices=np.arange(8)).double()
+    with torch.no_grad():  # a non-zero key bias: the softmax must remove it, not the test's choice of zero
+        m.readout.key.bias.normal_()
+    r = m.readout
+    assert r.linear == (activation == "none")
+    x = m.table[:5].double()
+    q = torch.randn(5, 5, dtype=torch.float64)
+    fast, wf = r.attend(r.image_part(x), q)
+    ref, wr = _attention_by_definition(r, x, q)
+    assert torch.allclose(fast, ref, atol=1e-10) and torch.allclose(wf, wr, atol=1e-12)
+    g_fast = torch.autograd.grad(fast.square().sum(), [r.proj.weight, r.pos, r.key.weight])
+    g_ref = torch.autograd.grad(ref.square().sum(), [r.proj.weight, r.pos, r.key.weight])
+    assert all(torch.allclose(a, b, atol=1e-10) for a, b in zip(g_fast, g_ref))
+    # a control the comparison can fail: another query gives other weights
+    assert not torch.allclose(r.attend(r.image_part(x), q + 1.0)[1], wr, atol=1e-3)
+
+
+def test_attention_model_forward_is_per_shown_image(maps):
+    """A shown image's attended embedding depends only on that image and the query, not on the batch."""
+    cfg = ModelConfig(core="gru", hidden_size=10, embedding_dim=8, readout="attention", attention="task",
+                      pca_channels=6, attention_dim=5)
+    torch.manual_seed(0)
+    m = WMModel(cfg, maps, fit_indices=np.arange(8)).eval()
+    stim, tv = _inputs(B=3, T=6)
+    with torch.no_grad():
+        whole = m(stim, tv).embedding
+        alone = m(stim[:1], tv[:1]).embedding
+    assert torch.allclose(whole[:1], alone, atol=1e-6)

@@ -410,8 +410,7 @@ def _gate_cells(run, rec, seed: int) -> pd.DataFrame:
         tv = torch.as_tensor(rec.task_vector).float()
         part = model._image_part(x)
         if model.readout.needs_query:
-            values, keys = part
-            part, _ = model.readout.attend(values, keys, model.readout.query(tv[:, None].expand(-1, x.shape[1], -1)))
+            part, _ = model.readout.attend(part, model.readout.query(tv[:, None].expand(-1, x.shape[1], -1)))
         task = tv[:, None].expand(-1, x.shape[1], -1)
         gates = model.gate(part, task).numpy()
         emb = part.numpy()

@@ -103,7 +103,8 @@ def cmd_book(args) -> int:
             print(f"{r.page:40s} {fresh:6s} {r.source} {r.parameters}")
         return 0
     if args.action == "execute":
-        return 1 if book.execute(args.chapters, args.profile, force=args.force) else 0
+        return 1 if book.execute(args.chapters, args.profile, force=args.force, jobs=args.jobs,
+                                 train_jobs=args.train_jobs) else 0
     if args.action == "html":
         return book.build_html()
     if args.action == "nbval":
@@ -118,7 +119,7 @@ def cmd_book(args) -> int:
         for path in write_all():
             print(f"wrote {path.relative_to(book.ROOT)}")
         return 0
-    return book.build(args.chapters, args.profile, force=args.force)
+    return book.build(args.chapters, args.profile, force=args.force, jobs=args.jobs, train_jobs=args.train_jobs)
 
 
 def cmd_sweep(args) -> int:
@@ -205,6 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("chapters", nargs="*", help="page name prefixes, e.g. 01 04_behaviour (default: all)")
     b.add_argument("--profile", default="quick", help="smoke | quick | paper")
     b.add_argument("--force", action="store_true", help="re-execute even when inputs are unchanged")
+    b.add_argument("--jobs", type=int, default=None,
+                   help="chapters executing at a time (default: one per CPU core, at most 2); with more than 1, "
+                        "the runs the stale chapters need are trained first (--train-jobs at a time)")
+    b.add_argument("--train-jobs", type=int, default=1,
+                   help="training runs at a time before the chapters (default 1: on 2 cores one run on both is "
+                        "faster than two runs on one core each)")
     b.set_defaults(func=cmd_book)
 
     w = sub.add_parser("sweep", help="plan every training run of the book, and train the missing ones in parallel "

@@ -287,6 +287,8 @@ class AttentionReadout(nn.Module):
     """
 
     needs_query = True
+    #: applied per shown image rather than per unique image (see :meth:`WMModel._image_part`)
+    per_occurrence = True
 
     def __init__(self, in_channels: int, cfg: ModelConfig):
         super().__init__()
@@ -299,9 +301,21 @@ class AttentionReadout(nn.Module):
         self.query_hidden = nn.Linear(cfg.hidden_size, A, bias=False) if cfg.attention == "dual" else None
         self.scale = 1.0 / math.sqrt(A)
 
-    def image_part(self, maps):  # (U,k,7,7) -> values (U,49,D), keys (U,49,A)
-        v = self.act(self.proj(maps)).flatten(2).transpose(1, 2) + self.pos
-        return v, self.key(v)
+    @property
+    def linear(self) -> bool:
+        """True when the values are an affine function of the map (no activation): then attention is computed
+        in the map's k channels (:meth:`attend`), never forming the 49 x D values of a shown image."""
+        return isinstance(self.act, nn.Identity)
+
+    def image_part(self, maps):
+        """(U,k,7,7) -> the map per position (U,49,k) when :attr:`linear`, else the values (U,49,D)."""
+        if self.linear:
+            return maps.flatten(2).transpose(1, 2)
+        return self.values(maps.flatten(2).transpose(1, 2))
+
+    def values(self, m):
+        """The values (...,49,D) of the map per position ``m`` (...,49,k): conv1x1(map) + position code."""
+        return self.act(m @ self.proj.weight[:, :, 0, 0].T + self.proj.bias) + self.pos
 
     def query(self, task, h_prev=None):
         q = self.query_task(task)
@@ -309,10 +323,24 @@ class AttentionReadout(nn.Module):
             q = q + self.query_hidden(h_prev)
         return q
 
-    def attend(self, values, keys, q):
-        """values (...,49,D), keys (...,49,A), q (...,A) -> attended (...,D), weights (...,49)."""
-        w = torch.softmax((keys @ q.unsqueeze(-1)).squeeze(-1) * self.scale, dim=-1)
-        return (w.unsqueeze(-1) * values).sum(-2), w
+    def attend(self, part, q):
+        """part (...,49,k or D) from :meth:`image_part`, q (...,A) -> attended (...,D), weights (...,49).
+
+        The score is q . key(v) = (q W_k) . v + q . b_k; q . b_k is the same at every position and the softmax
+        removes it, so the keys (49 A per shown image) are never formed. With :attr:`linear` values
+        v_p = P m_p + b_P + pos_p, the score is (q W_k P) . m_p + (q W_k) . pos_p (+ a constant) and the output
+        sum_p w_p v_p = P (sum_p w_p m_p) + b_P + sum_p w_p pos_p: exact algebra, at the cost of the k map
+        channels instead of the D value channels.
+        """
+        qw = q @ self.key.weight  # (...,D)
+        if not self.linear:
+            w = torch.softmax((part @ qw.unsqueeze(-1)).squeeze(-1) * self.scale, dim=-1)
+            return (w.unsqueeze(-1) * part).sum(-2), w
+        P = self.proj.weight[:, :, 0, 0]  # (D,k)
+        scores = (part @ (qw @ P).unsqueeze(-1)).squeeze(-1) + qw @ self.pos.T  # (...,49)
+        w = torch.softmax(scores * self.scale, dim=-1)
+        pooled = (w.unsqueeze(-2) @ part).squeeze(-2)  # (...,k)
+        return pooled @ P.T + self.proj.bias + w @ self.pos, w
 
 
 #: readout name -> class(in_channels, cfg)
@@ -487,7 +515,17 @@ class WMModel(nn.Module):
                               f"allowed; expected image indices 0..{self.n_images - 1}")
 
     def _image_part(self, stimuli):
-        """Image-only computation done once per unique image in the batch, then gathered."""
+        """Image-only computation done once per unique image in the batch, then gathered.
+
+        A readout whose per-image output is much wider than its input map (attention: values and keys at 49
+        positions) is instead applied to each shown image's map, looked up in the frozen table: gathering
+        its output would cost a (B T x U) @ (U x 49 (D + A)) product and its backward at every step (about
+        6x the whole step of a spatial model), whereas the lookup is a plain index into a buffer.
+        """
+        if getattr(self.readout, "per_occurrence", False):
+            flat = stimuli.reshape(-1)
+            part = self.readout.image_part(self.table[flat].float())
+            return part.reshape(*stimuli.shape, *part.shape[1:])
         uniq, inverse = torch.unique(stimuli, return_inverse=True)
         maps = self.table[uniq].float()
         part = self.readout.image_part(maps)
@@ -532,8 +570,7 @@ class WMModel(nn.Module):
         if self.config.recurrent_input:
             return self._forward_stepwise(part, task_vector, state, B, T)
         if self.readout.needs_query:
-            values, keys = part
-            emb, attn = self.readout.attend(values, keys, self.readout.query(task_seq))
+            emb, attn = self.readout.attend(part, self.readout.query(task_seq))
         else:
             emb = part
         emb, g = self._finish_embedding(emb, task_seq)
@@ -546,7 +583,7 @@ class WMModel(nn.Module):
         return ModelOutput(self.classifier(hidden), hidden, emb, attn, cells, g)
 
     def _forward_stepwise(self, part, task, state, B, T):
-        values, keys = part
+        values = part
         H = self.hidden_size
         if state is None:
             h = task.new_zeros(B, H)
@@ -554,7 +591,7 @@ class WMModel(nn.Module):
         hs, cs, es, ws, gs = [], [], [], [], []
         for t in range(T):
             h_prev = state[0] if self.has_cell else state
-            emb, w = self.readout.attend(values[:, t], keys[:, t], self.readout.query(task, h_prev))
+            emb, w = self.readout.attend(values[:, t], self.readout.query(task, h_prev))
             emb, g = self._finish_embedding(emb, task)
             x = self._pre(emb, task).unsqueeze(1)
             out, _, state = self.core(x, state)
@@ -587,8 +624,7 @@ class WMModel(nn.Module):
         self._check_inputs(stimulus.reshape(-1, 1), task)
         part = self._image_part(stimulus.reshape(-1))
         if self.readout.needs_query:
-            values, keys = part
-            emb, _ = self.readout.attend(values, keys, self.readout.query(task, h_prev))
+            emb, _ = self.readout.attend(part, self.readout.query(task, h_prev))
         else:
             emb = part
         emb, _ = self._finish_embedding(emb, task)

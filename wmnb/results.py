@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .cache import CacheEntry, atomic_write_bytes, config_hash, default_cache_dir
+from .cache import CacheEntry, atomic_write_bytes, config_hash, default_cache_dir, entry_lock
 
 #: the package folder whose modules the code hash reads
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -64,12 +64,17 @@ def cached_table(kind: str, description: Any, compute: Callable[[], pd.DataFrame
     entry = CacheEntry(cache_dir or default_cache_dir(), "results", f"{kind}-{key}")
     if not force and entry.complete():
         return pd.read_csv(entry.path("table.csv"), keep_default_na=False, na_values=[""])
-    table = compute()
-    if not isinstance(table, pd.DataFrame):
-        raise TypeError(f"compute() for {kind!r} must return a pandas DataFrame, got {type(table).__name__}")
-    entry.begin()
-    buf = io.StringIO()
-    table.to_csv(buf, index=False)
-    atomic_write_bytes(entry.path("table.csv"), buf.getvalue().encode())
-    entry.commit({"kind": kind, "rows": len(table), "code": code})
+    # one writer per table across processes: a chapter executing in parallel that needs the same table waits
+    # for it and reads it, instead of computing it a second time
+    with entry_lock(entry):
+        if force or not entry.complete():
+            table = compute()
+            if not isinstance(table, pd.DataFrame):
+                raise TypeError(f"compute() for {kind!r} must return a pandas DataFrame, "
+                                f"got {type(table).__name__}")
+            entry.begin()
+            buf = io.StringIO()
+            table.to_csv(buf, index=False)
+            atomic_write_bytes(entry.path("table.csv"), buf.getvalue().encode())
+            entry.commit({"kind": kind, "rows": len(table), "code": code})
     return pd.read_csv(entry.path("table.csv"), keep_default_na=False, na_values=[""])

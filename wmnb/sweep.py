@@ -19,6 +19,7 @@ stopped on the next call. A second :func:`run` therefore trains exactly what is 
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -99,6 +100,7 @@ class SweepResult:
 # ---------------------------------------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=2)  # a book build trains dozens of runs in one process on the same world
 def _world(source: str, shapenet_root, profile: str, cache_dir, progress: bool = False):
     from . import pipeline
     from .params import check

@@ -338,7 +338,8 @@ class Run:
     ----------
     config : TrainConfig
     key : str (cache key); dir : Path (cache folder)
-    history : DataFrame, tidy: step, split, feature, n, accuracy, loss, chance, n_steps. ``split`` is an eval
+    history : DataFrame, tidy: step, split, feature, n, accuracy, loss, chance, n_steps, seconds (training wall
+        time at that evaluation; missing in runs trained before it was recorded). ``split`` is an eval
         split or "train_batch" (training batches since the previous eval); ``feature == "all"`` (n = 0)
         rows are the overall masked accuracy.
     metrics : DataFrame, the last evaluation (split, feature, n, accuracy, loss, chance, n_steps)
@@ -696,14 +697,15 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                     run_count += int(ex.sum())
                     run_batches += 1
                 if step % config.eval_every == 0 or step == config.steps:
+                    seconds = round(elapsed_before + time.perf_counter() - t_start, 2)  # training time so far
                     rows.append(dict(step=step, split="train_batch", feature="all", n=0,
                                      accuracy=run_correct / max(run_count, 1), loss=run_loss / run_batches,
-                                     chance=0.5, n_steps=run_count))
+                                     chance=0.5, n_steps=run_count, seconds=seconds))
                     run_loss, run_correct, run_count, run_batches = 0.0, 0, 0, 0
                     for split, trials in eval_sets.items():
                         df = evaluate(model, trials, device=device)
                         for r in df.to_dict("records"):
-                            rows.append(dict(step=step, split=split, **r))
+                            rows.append(dict(step=step, split=split, **r, seconds=seconds))
                         if split == best_split:
                             score = float(df.accuracy.iloc[0])
                             if score > best["score"]:
@@ -738,7 +740,7 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
     _save_torch(entry.path("last.pt"), dict(model=last_state, step=step))
     _save_torch(entry.path("best.pt"), dict(model=best_state, step=best["step"]))
     history = pd.DataFrame(rows, columns=["step", "split", "feature", "n", "accuracy", "loss", "chance",
-                                          "n_steps"])
+                                          "n_steps", "seconds"])
     atomic_write_bytes(entry.path("history.csv"), history.to_csv(index=False).encode())
     info = dict(config=config.to_dict(), key=key, stimulus_hash=_stimulus_hash(stimuli),
                 feature_key=_feature_key(features), best_step=best["step"], best_split=best_split,

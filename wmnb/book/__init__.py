@@ -8,12 +8,12 @@ One module per job: :mod:`.chapters` (the run list), :mod:`.paths` (where things
 ``wmnb.book.artefact_path(...)`` work.
 """
 from .chapters import CHAPTERS, CORE_TITLES, PROFILES, ChapterRun, select
-from .executor import (_stamp_path, _write_stamp, build, build_html, check, execute, execute_run, is_fresh,  # noqa: F401
-                       refresh_nbval, run_fingerprint, shadow_root)
+from .executor import (_stamp_path, _write_stamp, build, build_html, check, default_jobs, execute,  # noqa: F401
+                       execute_run, is_fresh, pretrain, refresh_nbval, run_fingerprint, shadow_root, stages)
 from .paths import BOOK_DIR, BUILD_ROOT_ENV, EXECUTED_DIR, NBVAL_DIR, ROOT, artefact_path, build_root
-from .timings import TIMINGS, record_time, timings_markdown
+from .timings import TIMINGS, record_time, record_training, record_wall, timings_markdown
 
 __all__ = ["CHAPTERS", "CORE_TITLES", "PROFILES", "ChapterRun", "select", "ROOT", "BOOK_DIR", "EXECUTED_DIR",
            "NBVAL_DIR", "BUILD_ROOT_ENV", "build_root", "artefact_path", "run_fingerprint", "is_fresh",
-           "execute_run", "execute", "build_html", "build", "shadow_root", "check", "refresh_nbval", "TIMINGS",
-           "record_time", "timings_markdown"]
+           "execute_run", "execute", "default_jobs", "stages", "pretrain", "build_html", "build", "shadow_root", "check", "refresh_nbval", "TIMINGS",
+           "record_time", "record_training", "record_wall", "timings_markdown"]

@@ -24,6 +24,9 @@ class ChapterRun:
     parameters: dict[str, Any] = field(default_factory=dict)
     title: str = ""  # appended to the chapter's title on a variant's page, e.g. "vanilla RNN"
     artefacts: tuple[str, ...] = ()  # files it writes, relative to the build root, e.g. "_build/claims.json"
+    #: runs of a later stage start only when every run of the earlier stages is done, so a page that reads
+    #: other pages' cached tables (the "all" variants: 1; the claims page: 2) never computes them itself
+    stage: int = 0
 
     @property
     def page(self) -> str:
@@ -39,6 +42,13 @@ class ChapterRun:
 #: architecture variants, in execution order ("all" last: it reuses the three cached analyses)
 CORE_TITLES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM", "all": "all architectures compared"}
 
+
+def _per_core(source: str) -> list[ChapterRun]:
+    """One run per architecture, then the "all" variant (stage 1: it reads the three runs' cached tables)."""
+    return [ChapterRun(source, core, {"core": core}, CORE_TITLES[core], stage=int(core == "all"))
+            for core in CORE_TITLES]
+
+
 #: The declared list of chapter runs, in book order. Variants of one chapter follow each other.
 CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/01_stimuli.md"),
@@ -47,17 +57,17 @@ CHAPTERS: list[ChapterRun] = [
     ChapterRun("book/04_behaviour.md"),
     # STSF models of all three task features (the chapter's default), so F1 is tested for each
     ChapterRun("book/05_task_relevance.md"),
-    *[ChapterRun("book/06_cross_task.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/07_orthogonalization.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/08_memory_dynamics.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/09_procrustes.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
-    *[ChapterRun("book/10_causal.md", core, {"core": core}, CORE_TITLES[core]) for core in CORE_TITLES],
+    *_per_core("book/06_cross_task.md"),
+    *_per_core("book/07_orthogonalization.md"),
+    *_per_core("book/08_memory_dynamics.md"),
+    *_per_core("book/09_procrustes.md"),
+    *_per_core("book/10_causal.md"),
     # beyond the paper's figures: attention (the reference's own extension), superposition, procedural tasks
     ChapterRun("book/11_attention.md"),
     ChapterRun("book/13_superposition.md"),
     ChapterRun("book/14_procedural.md"),
     # the claims page runs after every chapter whose claims it collects, so it only reads their caches
-    ChapterRun("book/12_claims.md", artefacts=("_build/claims.json",)),
+    ChapterRun("book/12_claims.md", artefacts=("_build/claims.json",), stage=2),
     ChapterRun("book/95_attribution.md"),
     ChapterRun("book/96_api.md"),
 ]

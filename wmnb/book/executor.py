@@ -22,13 +22,16 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from ..errors import check_choice
+from ..errors import check_choice, check_int
 from .chapters import CHAPTERS, PROFILES, ChapterRun, select
 from .paths import BOOK_DIR, BUILD_ROOT_ENV, EXECUTED_DIR, NBVAL_DIR, ROOT
-from .timings import record_time, timings_markdown
+from .timings import TIMINGS, record_time, record_training, record_wall, timings_markdown
 
 
 def _package_version() -> str:
@@ -92,6 +95,26 @@ def is_fresh(run: ChapterRun, profile: str, out_dir: Path = EXECUTED_DIR) -> boo
     return all(recorded.get(a) is not None and recorded.get(a) == d for a, d in current.items())
 
 
+@contextmanager
+def _kernel_env(out_dir: Path, threads: int | None = None):
+    """The environment the chapter kernels inherit while the block runs (restored after): explorers render
+    their static fallback, artefacts go under this build's root (never another's), and with ``threads`` each
+    kernel's torch uses that many CPU threads (parallel chapters share the cores instead of fighting)."""
+    want = {"WMNB_STATIC": "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve())}
+    if threads is not None:
+        want.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    before = {k: os.environ.get(k) for k in want}
+    os.environ.update(want)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def execute_run(run: ChapterRun, profile: str, *, out_dir: Path = EXECUTED_DIR,
                 extra_parameters: dict | None = None, log_output: bool = False) -> Path:
     """Execute one run with papermill into ``out_dir/<page>.ipynb`` (atomically). Returns the path."""
@@ -104,18 +127,13 @@ def execute_run(run: ChapterRun, profile: str, *, out_dir: Path = EXECUTED_DIR,
     params = {"profile": profile, **run.parameters, **(extra_parameters or {})}
     out = out_dir / f"{run.page}.ipynb"
     tmp = out_dir / f".{run.page}.partial.ipynb"
-    os.environ["WMNB_STATIC"] = "1"  # the kernel inherits it: explorers render their static fallback
-    # the kernel inherits the build root: the chapter's artefacts go under this build, never another's
-    before = os.environ.get(BUILD_ROOT_ENV)
-    os.environ[BUILD_ROOT_ENV] = str(_root_of(out_dir).resolve())
-    try:
+    if os.environ.get(BUILD_ROOT_ENV) == str(_root_of(out_dir).resolve()):
+        env = nullcontext()  # set by execute() for all its runs: parallel runs must not restore it under each other
+    else:
+        env = _kernel_env(out_dir)
+    with env:
         papermill.execute_notebook(nb, str(tmp), parameters=params, cwd=str(ROOT), kernel_name="python3",
                                    progress_bar=False, log_output=log_output)
-    finally:
-        if before is None:
-            os.environ.pop(BUILD_ROOT_ENV, None)
-        else:
-            os.environ[BUILD_ROOT_ENV] = before
     _add_colab_badge(tmp, run.source, run.title)
     os.replace(tmp, out)
     return out
@@ -141,32 +159,131 @@ def _add_colab_badge(path: Path, source: str, title_suffix: str = "") -> None:
     nbformat.write(nb, path)
 
 
+def default_jobs() -> int:
+    """Chapters (and training runs) at a time: one per CPU core, at most 2 (the laptop the book is built for;
+    a chapter's own analyses are mostly one-threaded tensor work)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def stages(runs: list[ChapterRun]) -> list[list[ChapterRun]]:
+    """``runs`` grouped by :attr:`ChapterRun.stage`, in stage order, keeping the declared order within one."""
+    return [[r for r in runs if r.stage == s] for s in sorted({r.stage for r in runs})]
+
+
+def pretrain(runs: list[ChapterRun], profile: str, out_dir: Path = EXECUTED_DIR, workers: int = 1) -> None:
+    """Train every run the given chapter runs will ask for and that is not cached yet, before any chapter
+    executes, so the chapters (executing in parallel, one torch thread each) only read the cache.
+
+    ``workers`` = 1 (default) trains them one after another in this process on all of torch's threads;
+    more trains them in parallel processes of one thread each (:func:`wmnb.sweep.run`). On a 2-core laptop one
+    at a time is faster (``benchmarks/bench_time_to_accuracy.py``: 55 s per quick MTMF GRU run alone on 2
+    threads, 61 s per run for two side by side on one thread each). Records the stage's wall time and each
+    run's training time (:func:`record_training`). A run that fails here fails again, visibly, in its chapter.
+    """
+    from .. import sweep
+    from ..cache import CacheEntry, default_cache_dir
+    from ..runplan import declared
+
+    pages = [r.page for r in runs if declared(r)]
+    if not pages:
+        return
+    items = [it for it in sweep.plan(profile, chapters=pages) if not it.cached]
+    if not items:
+        return
+    t0 = time.time()
+    print(f"training the {len(items)} runs the chapters need first ({workers} at a time) ...", flush=True)
+    failed: dict[str, str] = {}
+    if workers > 1:
+        failed = dict(sweep.run(items, executor="local", workers=workers, threads=1).failed)
+    else:
+        from tqdm.auto import tqdm
+
+        for it in tqdm(items, desc="training runs", unit="run"):
+            try:
+                sweep.train_one(it)
+            except Exception as exc:  # the chapter that needs it retrains it and reports the error in place
+                failed[it.key] = f"{type(exc).__name__}: {exc}"
+                print(f"run {it.label()} failed: {failed[it.key]}", flush=True)
+    seconds = {}
+    for it in items:
+        info = CacheEntry(default_cache_dir(), "runs", it.key).path("info.json")
+        if info.is_file():
+            seconds[it.label()] = round(float(json.loads(info.read_text())["train_seconds"]), 1)
+    wall = time.time() - t0
+    print(f"trained {len(seconds)} of {len(items)} runs in {wall:.0f}s"
+          + (f"; {len(failed)} failed (their chapters retry them)" if failed else ""), flush=True)
+    record_training(out_dir, profile, wall, workers, seconds)
+
+
 def execute(chapters: list[str] | None = None, profile: str = "quick", *, force: bool = False,
-            out_dir: Path = EXECUTED_DIR) -> list[str]:
-    """Execute the selected runs (skipping fresh ones). Returns the pages that failed."""
+            out_dir: Path = EXECUTED_DIR, jobs: int | None = None, train_jobs: int = 1) -> list[str]:
+    """Execute the selected runs (skipping fresh ones). Returns the pages that failed.
+
+    With ``jobs`` > 1 (default :func:`default_jobs`), the training runs the stale chapters need are trained
+    first, ``train_jobs`` at a time (:func:`pretrain`), and then up to ``jobs`` chapters execute at once, stage
+    by stage (:func:`stages`), each kernel on ``cores // jobs`` torch threads (measured on 2 cores: two quick
+    analysis chapters in 83 s side by side against 129 s one after another). Two chapters that need one table
+    compute it once: the second waits on its cache lock (:func:`wmnb.results.cached_table`).
+    """
     check_choice("profile", profile, PROFILES)
+    jobs = default_jobs() if jobs is None else check_int("jobs", jobs, low=1)
+    train_jobs = check_int("train_jobs", train_jobs, low=1)
     runs = select(chapters)
+    stale = [r for r in runs if force or not is_fresh(r, profile, out_dir)]
+    for r in runs:
+        if r not in stale:
+            print(f"{r.page}: up to date", flush=True)
+    if not stale:
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    if jobs > 1:
+        pretrain(stale, profile, out_dir, workers=train_jobs)
     failed: list[str] = []
     t_all = time.time()
-    for i, run in enumerate(runs, 1):
-        head = f"[{i}/{len(runs)}] {run.page}"
-        if not force and is_fresh(run, profile, out_dir):
-            print(f"{head}: up to date", flush=True)
-            continue
-        print(f"{head}: executing (profile={profile}) ...", flush=True)
+    done = 0
+
+    def one(run: ChapterRun) -> None:
+        nonlocal done
         t0 = time.time()
+        print(f"{run.page}: executing (profile={profile}) ...", flush=True)
         try:
             execute_run(run, profile, out_dir=out_dir)
         except Exception as exc:  # report and go on: one failing chapter must not lose the others
             failed.append(run.page)
             _stamp_path(run, out_dir).unlink(missing_ok=True)
-            print(f"{head}: FAILED after {time.time() - t0:.0f}s\n{_describe_failure(exc)}", flush=True)
-            continue
+            print(f"{run.page}: FAILED after {time.time() - t0:.0f}s\n{_describe_failure(exc)}", flush=True)
+            return
         _write_stamp(run, profile, out_dir)
-        record_time(out_dir, run.page, profile, time.time() - t0)
-        print(f"{head}: done in {time.time() - t0:.0f}s (elapsed {time.time() - t_all:.0f}s, "
-              f"{len(runs) - i} left)", flush=True)
+        with _timings_lock:
+            record_time(out_dir, run.page, profile, time.time() - t0)
+            done += 1
+            print(f"{run.page}: done in {time.time() - t0:.0f}s (elapsed {time.time() - t_all:.0f}s, "
+                  f"{len(stale) - done - len(failed)} left)", flush=True)
+
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    with _kernel_env(out_dir, threads):
+        for group in stages(stale):
+            if jobs == 1:
+                for run in group:
+                    one(run)
+                continue
+            with ThreadPoolExecutor(max_workers=jobs) as pool:  # each run is a papermill kernel process
+                list(pool.map(one, _longest_first(group, out_dir)))
+    record_wall(out_dir, profile, time.time() - t_start, jobs, len(stale))
     return failed
+
+
+_timings_lock = threading.Lock()
+
+
+def _longest_first(group: list[ChapterRun], out_dir: Path) -> list[ChapterRun]:
+    """The runs of one stage, those that took longest last time first (unknown ones keep their place after
+    them): two workers then finish together instead of one waiting on a long chapter started last."""
+    path = out_dir / TIMINGS
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    known = sorted((r for r in group if r.page in data), key=lambda r: -data[r.page]["seconds"])
+    return known + [r for r in group if r.page not in data]
 
 
 def _describe_failure(exc: Exception) -> str:
@@ -186,11 +303,12 @@ def build_html(root: Path = ROOT, strict: bool = True) -> int:
 
 
 def build(chapters: list[str] | None = None, profile: str = "quick", *, force: bool = False,
-          root: Path = ROOT) -> int:
-    """Execute what is stale, then build the HTML of the book rooted at ``root``. Returns an exit code."""
+          root: Path = ROOT, jobs: int | None = None, train_jobs: int = 1) -> int:
+    """Execute what is stale (``jobs`` at a time: :func:`execute`), then build the HTML of the book rooted at
+    ``root``. Returns an exit code."""
     t0 = time.time()
     out_dir = root / "book" / "_executed"
-    failed = execute(chapters, profile, force=force, out_dir=out_dir)
+    failed = execute(chapters, profile, force=force, out_dir=out_dir, jobs=jobs, train_jobs=train_jobs)
     if failed:
         print(f"chapters failed: {failed}; the HTML book is not built until they pass", flush=True)
         return 1
