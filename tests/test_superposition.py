@@ -142,6 +142,61 @@ def test_whitening_removes_anisotropy_from_the_null():
     assert white["null_mean_abs_cos"] < 0.25 and white["raw_null_mean_abs_cos"] == raw["null_mean_abs_cos"]
 
 
+def _nback_like(rng, B=600, T=6, H=48, p_match=0.5, lag=2):
+    """Labels like an N-back recording (4 locations, 4 categories; the category at t repeats the one at
+    t - lag with probability p_match) and anisotropic noise states."""
+    loc = rng.integers(0, 4, size=(B, T))
+    cat = rng.integers(0, 4, size=(B, T))
+    for t in range(lag, T):
+        rep = rng.random(B) < p_match
+        cat[rep, t] = cat[rep, t - lag]
+    scales = np.linspace(3.0, 0.3, H)
+    return rng.normal(size=(B, T, H)) * scales, dict(location=loc, category=cat)
+
+
+def test_planted_hidden_plants_the_geometry_it_says():
+    from wmnb.superposition.bridge import planted_hidden, property_design
+
+    rng = np.random.default_rng(2)
+    noise, labels = _nback_like(rng)
+    # give the "network" a real linear code so that the labels explain part of its variance
+    X, names = property_design(labels, 6, ("location", "category"), (0, 1, 2, 3))
+    hidden = noise + 2.0 * X @ rng.normal(size=(X.shape[-1], 48)) / np.sqrt(48)
+    for c in (0.0, 0.6):
+        z, frac = planted_hidden(hidden, labels, c, seed=3)
+        assert z.shape == hidden.shape and 0.05 < frac < 0.95
+        t = direction_table(z, labels, whitened=False)             # raw space: the planted cosine itself
+        assert t["temporal_mean_cos"] == pytest.approx(c, abs=0.2)
+    with pytest.raises(ConfigError):
+        planted_hidden(hidden, labels, 1.0)
+    with pytest.raises(ConfigError):
+        planted_hidden(hidden[..., :8], labels, 0.5)              # too few units for 40 orthogonal codes
+
+
+def test_planted_controls_positive_reads_above_negative_below():
+    """The bridge pipeline without whitening can see planted temporal superposition in its temporal pairs;
+    whitening by the total covariance largely removes it (why T3's positive control exists)."""
+    from wmnb.superposition.bridge import planted_controls
+
+    rng = np.random.default_rng(4)
+    noise, labels = _nback_like(rng, B=800)
+    from wmnb.superposition.bridge import property_design
+    X, _ = property_design(labels, 6, ("location", "category"), (0, 1, 2, 3))
+    hidden = noise + 2.0 * X @ rng.normal(size=(X.shape[-1], 48)) / np.sqrt(48)
+    raw = planted_controls(hidden, labels, seed=0, whitened=False)
+    assert raw["pos_temporal_mean_cos"] > raw["orth_temporal_mean_cos"] + 0.3
+    assert abs(raw["pos_temporal_mean_cos"] - raw["planted_cos"]) < 0.25
+    assert raw["pos_mean_abs_cos"] > raw["orth_mean_abs_cos"]
+    white = planted_controls(hidden, labels, seed=0)
+    assert white["pos_temporal_mean_cos"] < raw["pos_temporal_mean_cos"]          # whitening shrinks it
+    # low-noise limit: whitening by the total covariance maps linearly independent codes onto orthogonal
+    # directions (Sigma^-1/2 U C^-1/2), so the planted superposition all but vanishes from the whitened reading
+    clean = noise * 0.01 + 2.0 * X @ rng.normal(size=(X.shape[-1], 48)) / np.sqrt(48)
+    lown = planted_controls(clean, labels, seed=0)
+    assert lown["signal_fraction"] > 0.99 and lown["pos_temporal_mean_cos"] < 0.2
+    assert planted_controls(clean, labels, seed=0, whitened=False)["pos_temporal_mean_cos"] > 0.5
+
+
 # ------------------------------------------------------------------------------------------------ rules
 def test_transition_point():
     i, jump, sharp = C.transition_point([0, .5, .9, .99], [0.0, 0.02, 0.5, 0.52])
@@ -168,8 +223,13 @@ def test_rule_t2_every_verdict():
     assert C.rule_t2([1.0, 0.98, 1.01], [0.7, 0.75, 0.72], t1_verdict="mixed")[0] == "holds"
 
 
+T3_OK = dict(reliability=[0.9] * 3, planted_passed=True, null_values=[0.05, 0.06, 0.04],
+             positive_values=[0.35, 0.33, 0.36], positive_temporal=[0.62, 0.58, 0.6],
+             orthogonal_values=[0.03, 0.02, 0.04], planted_cos=0.6)
+
+
 def test_rule_t3_every_verdict():
-    kw = dict(reliability=[0.9] * 3, planted_passed=True, null_values=[0.05, 0.06, 0.04])
+    kw = T3_OK
     assert C.rule_t3([0.05, 0.06, 0.04], **kw)[0] == "holds"
     assert C.rule_t3([0.4, 0.42, 0.38], **kw)[0] == "does not hold"
     assert C.rule_t3([0.05, 0.45, 0.2], **kw)[0] == "inconclusive"
@@ -177,6 +237,36 @@ def test_rule_t3_every_verdict():
     assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, reliability=[0.2] * 3))[0] == "inconclusive"
     assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, planted_passed=False))[0] == "inconclusive"
     assert C.rule_t3([0.4, 0.42, 0.38], **dict(kw, null_values=[0.3, 0.35, 0.4]))[0] == "inconclusive"
+
+
+def test_rule_t3_bridge_planted_controls():
+    kw = T3_OK
+    v, _, ctrl = C.rule_t3([0.05, 0.06, 0.04], **kw)
+    assert v == "holds" and ctrl["positive_passed"] and ctrl["orthogonal_below_threshold"]
+    # positive control blind: superposition planted at cos 0.6 reads below the threshold -> inconclusive
+    blind = dict(kw, positive_values=[0.04, 0.03, 0.04], positive_temporal=[0.15, 0.1, 0.14])
+    v, _, ctrl = C.rule_t3([0.05, 0.06, 0.04], **blind)
+    assert v == "inconclusive" and not ctrl["positive_above_threshold"] and not ctrl["positive_recovered"]
+    # above the threshold but the planted cosine is not recovered (e.g. inflated by a confound)
+    v, _, ctrl = C.rule_t3([0.05, 0.06, 0.04], **dict(kw, positive_temporal=[0.9, 0.95, 0.92]))
+    assert v == "inconclusive" and ctrl["positive_above_threshold"] and not ctrl["positive_recovered"]
+    # negative control: codes planted orthogonal already read above the threshold -> inconclusive
+    v, _, ctrl = C.rule_t3([0.4, 0.42, 0.38], **dict(kw, orthogonal_values=[0.25, 0.3, 0.22]))
+    assert v == "inconclusive" and not ctrl["orthogonal_below_threshold"]
+    # missing control values are a failure, not a pass
+    assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, positive_values=[np.nan] * 3))[0] == "inconclusive"
+
+
+def test_chance_abs_cos():
+    assert C.chance_abs_cos(2) == pytest.approx(2 / np.pi)
+    assert C.chance_abs_cos(100) == pytest.approx(np.sqrt(2 / (np.pi * 100)), rel=0.01)
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(4000, 30))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    emp = np.abs((u[:2000] * u[2000:]).sum(1)).mean()
+    assert emp == pytest.approx(C.chance_abs_cos(30), abs=0.01)
+    with pytest.raises(ConfigError):
+        C.chance_abs_cos(1)
 
 
 def test_claims_on_planted_sweep_table():
@@ -193,10 +283,16 @@ def test_claims_on_planted_sweep_table():
     t2 = C.claim_t2(table, 3, t1)
     assert t2["verdict"] == "holds" and t2["value"] == pytest.approx(0.2, abs=0.02)
     nb = pd.DataFrame(dict(core=["rnn", "gru", "lstm"], seed=[0, 0, 0], ratio=[8.0] * 3, n_features=[32] * 3,
-                           reliability=[0.9] * 3, temporal_mean_cos=[0.1] * 3,
+                           reliability=[0.9] * 3, temporal_mean_cos=[0.1] * 3, components=[60] * 3,
+                           planted_cos=[0.6] * 3, pos_mean_abs_cos=[0.3, 0.32, 0.31],
+                           pos_temporal_mean_cos=[0.6, 0.58, 0.62], orth_mean_abs_cos=[0.02] * 3,
                            **{C.NB_STATISTIC: [0.05, 0.04, 0.06], C.NB_NULL: [0.03, 0.031, 0.029]}))
     t3 = C.claim_t3(table, nb)
     assert t3["verdict"] == "holds" and len(t3["details"]["per_seed"]) == 3
+    assert "positive control" in t3["controls"] and "passed" in t3["controls"]
+    blind = nb.assign(pos_mean_abs_cos=0.04, pos_temporal_mean_cos=0.12)   # the positive control fails
+    t3b = C.claim_t3(table, blind)
+    assert t3b["verdict"] == "inconclusive" and "FAILED" in t3b["controls"]
     broken = table.copy()
     broken.loc[broken["d"] == 6, "frac_recovered"] = 0.5                # planted control fails
     assert C.claim_t1(broken, 3)["verdict"] == "inconclusive"

@@ -1,5 +1,6 @@
 """Figures of chapter 13 (temporal superposition): angle histograms across S, measures vs S, the phase
-diagram over (S, d / (n k)), recall loss per position, and the N-back networks next to the toy regimes.
+diagram over (S, d / (n k)), recall loss per position, the sweep over the delay k, and the N-back networks next
+to the toy regimes.
 
 Every function takes the cached tables of :mod:`wmnb.superposition` and returns a matplotlib Figure.
 """
@@ -14,7 +15,7 @@ from ..superposition.sweep import HIST_COLUMNS
 from .style import CORE_COLORS, OKABE_ITO
 
 __all__ = ["plot_angle_histograms", "plot_measures_vs_sparsity", "plot_phase_diagram", "plot_loss_per_position",
-           "plot_nback_angles"]
+           "plot_k_sweep", "plot_nback_angles"]
 
 #: the toy networks' kinds (the N-back cores keep the book's CORE_COLORS)
 KIND_COLORS = {"linear": OKABE_ITO["black"], "tanh": OKABE_ITO["purple"], "relu": OKABE_ITO["sky"]}
@@ -113,10 +114,55 @@ def plot_loss_per_position(table: pd.DataFrame, d: int, kind: str = "linear"):
     return fig
 
 
+def plot_k_sweep(table: pd.DataFrame, summary: pd.DataFrame):
+    """The sweep over the delay k at a fixed d / (n k) (linear RNNs). Left and middle: the share of interference
+    removed by the ReLU and the spectral radius of W against S, one line per k (error bars 95 % over seeds).
+    Right: the S interval of the largest step of the seed-mean interference share (T1's transition) against
+    k, coloured by T1's verdict at that k, and beside it the range over seeds of each seed's own step.
+
+    ``table``: rows of :func:`wmnb.superposition.ksweep.with_main`; ``summary``: its
+    :func:`~wmnb.superposition.ksweep.k_summary`."""
+    from .style import VERDICT_COLORS
+
+    ks = sorted(table["k"].unique())
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.0))
+    for i, k in enumerate(ks):
+        rows = table[table["k"] == k]
+        color = plt.cm.viridis(i / max(len(ks) - 1, 1))
+        d = int(rows["d"].iloc[0])
+        _seed_line(axes[0], rows, "frac_filtered", color, f"k = {k} (d = {d})")
+        _seed_line(axes[1], rows, "spectral_radius", color, f"k = {k}")
+    axes[0].set_title("interference removed by the ReLU", fontsize=9)
+    axes[1].set_title("spectral radius of W", fontsize=9)
+    for ax in axes[:2]:
+        ax.set_xlabel("sparsity S")
+    axes[0].legend(fontsize=7, frameon=False)
+    ax = axes[2]
+    for _, r in summary.iterrows():
+        ax.plot([r["k"], r["k"]], [r["transition_lo"], r["transition_hi"]], lw=5, solid_capstyle="butt",
+                color=VERDICT_COLORS.get(r["t1_verdict"], "0.5"))
+    for verdict in summary["t1_verdict"].unique():
+        ax.plot([], [], lw=5, color=VERDICT_COLORS.get(verdict, "0.5"), label=f"T1 {verdict}")
+    if "seed_mid_min" in summary:
+        ax.errorbar(summary["k"] + 0.15, 0.5 * (summary["seed_mid_min"] + summary["seed_mid_max"]),
+                    yerr=0.5 * (summary["seed_mid_max"] - summary["seed_mid_min"]), fmt="none", ecolor="0.3",
+                    capsize=3, lw=1, label="seeds' own steps (range)")
+    ax.set_xticks(ks)
+    ax.set_xlabel("delay k (items held)")
+    ax.set_ylabel("S interval of the largest step")
+    ax.set_title("where the interference share jumps", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    ratio = float(summary["ratio"].median()) if len(summary) else np.nan
+    fig.suptitle(f"Linear RNNs at d / (n k) = {ratio:.2f}: the delay k", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def plot_nback_angles(nback: pd.DataFrame, table: pd.DataFrame, d: int, threshold: float):
     """Left: cosine histograms of the N-back networks' property-by-age directions (per architecture) next
     to the toy's dense and sparse ends and its full-capacity control. Right: mean |cos| per network with the
-    label-permutation null and the near-orthogonality threshold."""
+    label-permutation null, the bridge's planted controls (same pipeline on states with codes planted
+    superposed across ages, and orthogonal) when the table has them, and the near-orthogonality threshold."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.0))
     centres = 0.5 * (COS_BINS[:-1] + COS_BINS[1:])
     lin = table[table["kind"] == "linear"]
@@ -138,10 +184,18 @@ def plot_nback_angles(nback: pd.DataFrame, table: pd.DataFrame, d: int, threshol
     x = np.arange(len(nback))
     a2.bar(x, nback["mean_abs_cos"], color=[CORE_COLORS.get(c, "k") for c in nback["core"]], label="networks")
     a2.scatter(x, nback["null_mean_abs_cos"], color="k", marker="_", s=200, zorder=3, label="labels permuted")
+    if "pos_mean_abs_cos" in nback:
+        a2.scatter(x, nback["pos_mean_abs_cos"], color="0.35", marker="^", s=18, zorder=3,
+                   label="planted superposed (positive control)")
+        a2.scatter(x, nback["orth_mean_abs_cos"], color="0.35", marker="v", s=18, zorder=3,
+                   label="planted orthogonal")
     a2.axhline(threshold, ls="--", color="0.5", lw=0.8, label=f"near-orthogonal (< {threshold})")
     a2.set_xticks(x, labels, fontsize=7)
+    cols = [c for c in ("mean_abs_cos", "null_mean_abs_cos", "pos_mean_abs_cos") if c in nback]
+    top = np.nanmax(np.r_[nback[cols].to_numpy(float).ravel(), threshold])
+    a2.set_ylim(0, 1.6 * top)                                     # room for the legend above the threshold
     a2.set_ylabel("mean |cos|")
-    a2.legend(fontsize=7, frameon=False)
+    a2.legend(fontsize=7, frameon=False, ncol=2, loc="upper left")
     a2.set_title("mean |cos| of property-by-age directions", fontsize=9)
     fig.tight_layout()
     return fig

@@ -9,19 +9,22 @@ Modules
 model     the k-delay serial-recall task, stacks of small linear / tanh / ReLU RNNs, batched training
 measures  recall loss per position, feature directions per lag, pairwise angles, spectral radius, recovery
 sweep     profiles, parameter checks, the cached sweep table and the cached N-back bridge table
+ksweep    the sweep over the delay k at the main capacity ratio d / (n k) (its own cache kind)
 bridge    the same angle statistics for the object properties held by the N-back RNN / GRU / LSTM
-claims    claims T1-T3: pure rules, planted control, claim records (``claim_records`` for the claims page)
+claims    claims T1-T3: pure rules, planted controls, claim records (``claim_records`` for the claims page)
 """
 from __future__ import annotations
 
-from .claims import claim_records, planted_control, rule_t1, rule_t2, rule_t3, transition_point
+from .claims import chance_abs_cos, claim_records, planted_control, rule_t1, rule_t2, rule_t3, transition_point
 from .measures import (angle_stats, fitted_lag_directions, linear_lag_directions, pairwise_cosines, probe_gains,
                        recall_loss, spectral_radius)
 from .model import KINDS, StackConfig, StackedRNN, TrainedStack, sample_items, train_stack
-from .bridge import nback_table
+from .bridge import nback_table, planted_controls, planted_hidden
+from .ksweep import KS, check_ks, k_summary, ksweep_table
 from .sweep import PROFILES, check_params, sweep_table
 
 __all__ = ["KINDS", "StackConfig", "StackedRNN", "TrainedStack", "sample_items", "train_stack", "angle_stats",
            "fitted_lag_directions", "linear_lag_directions", "pairwise_cosines", "probe_gains", "recall_loss",
            "spectral_radius", "PROFILES", "check_params", "nback_table", "sweep_table", "claim_records",
-           "planted_control", "rule_t1", "rule_t2", "rule_t3", "transition_point"]
+           "planted_control", "rule_t1", "rule_t2", "rule_t3", "transition_point", "chance_abs_cos", "planted_controls",
+           "planted_hidden", "KS", "check_ks", "k_summary", "ksweep_table"]

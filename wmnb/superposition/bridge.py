@@ -18,7 +18,12 @@ aligned. The main statistics are therefore computed in the *whitened* state spac
 a code are isotropic; the raw-space numbers are kept as ``raw_*``.
 
 Controls: split-half reliability (directions fitted on two halves of the sequences, median cosine between
-the halves) and a label-permutation null (labels shuffled across sequences, same statistic).
+the halves), a label-permutation null (labels shuffled across sequences, same statistic), and two planted
+controls run through exactly the same code (:func:`planted_hidden`, :func:`planted_controls`): synthetic
+hidden states with the network's own labels, shape and noise in which the property codes are planted either
+orthogonal across memory ages or superposed (the same value at two ages at cosine
+:data:`PLANTED_SUPERPOSED_COS`). The superposed one is the positive control: a measure that reads it below
+the near-orthogonality threshold cannot see temporal superposition.
 """
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ from ..errors import ConfigError
 from .measures import angle_stats
 
 __all__ = ["DEFAULT_PROPERTIES", "DEFAULT_AGES", "NBACK_SOURCES", "NBACK_SEQUENCES", "MAX_COMPONENTS", "whiten", "age_directions", "direction_table",
-           "nback_regime_table", "load_nback_recordings", "nback_table"]
+           "nback_regime_table", "load_nback_recordings", "nback_table", "PLANTED_SUPERPOSED_COS",
+           "property_design", "planted_hidden", "planted_controls"]
 
 #: the code whose source is part of the bridge table's cache key
 NBACK_SOURCES = ("superposition/bridge.py", "superposition/measures.py")
@@ -41,6 +47,8 @@ DEFAULT_PROPERTIES = ("location", "category")
 NBACK_SEQUENCES = {"smoke": None, "quick": 300, "paper": 1000}
 #: most principal components kept by :func:`whiten`
 MAX_COMPONENTS = 100
+#: cosine between the directions of one property value at two memory ages in the superposed planted control
+PLANTED_SUPERPOSED_COS = 0.6
 
 
 def whiten(hidden: np.ndarray, var_kept: float = 0.99, max_components: int = MAX_COMPONENTS) -> np.ndarray:
@@ -158,6 +166,107 @@ def direction_table(hidden: np.ndarray, labels: dict, *, properties=DEFAULT_PROP
     return out
 
 
+def property_design(labels: dict, T: int, properties: Sequence[str], ages: Sequence[int]
+                    ) -> tuple[np.ndarray, list[tuple[str, int, int]]]:
+    """One-hot design of the (property, age, value) features, aligned with :func:`age_directions`.
+
+    Returns (X, names): X (B, T, F) float, ``X[b, t, f] = 1`` when the object shown at step ``t - a`` of
+    sequence ``b`` has value ``v`` of property ``P`` (feature f = (P, a, v)), 0 otherwise or when ``t < a``."""
+    cols, names = [], []
+    for prop in properties:
+        if prop not in labels:
+            raise ConfigError(f"property={prop!r} is not in the recording; allowed: {sorted(labels)}")
+        lab = np.asarray(labels[prop])
+        B = lab.shape[0]
+        for a in ages:
+            if a >= T:
+                continue
+            for v in np.unique(lab):
+                x = np.zeros((B, T))
+                x[:, a:] = lab[:, : T - a] == v
+                cols.append(x)
+                names.append((prop, int(a), int(v)))
+    return np.stack(cols, axis=-1), names
+
+
+def planted_hidden(hidden: np.ndarray, labels: dict, cos: float, *, properties=DEFAULT_PROPERTIES,
+                   ages=DEFAULT_AGES, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Synthetic hidden states shaped like ``hidden`` with a planted geometry of the property codes.
+
+    Every (property P, value v, age a) gets the code ``sqrt(cos) s_{P,v} + sqrt(1 - cos) o_{P,a,v}`` with all
+    ``s`` and ``o`` orthonormal random vectors of R^H: the same value at two different ages has cosine ``cos``
+    (temporal superposition of strength ``cos``; 0 = every age in its own orthogonal slot), different
+    properties and different values of a property share nothing. The state of step t of sequence b is the
+    sum of the codes of the objects it holds (ages ``a <= t``, the network's own labels, so the label
+    correlations of the N-back sequences are kept), scaled so that the codes carry the variance the labels
+    explain linearly in ``hidden`` (least squares on :func:`property_design`), plus *realistic noise*: the
+    residual of that fit taken from another sequence (rows permuted), i.e. the network's own noise with its
+    anisotropy and temporal structure but no relation to the labels.
+
+    Parameters
+    ----------
+    hidden : (B, T, H) hidden states of one network (any units)
+    labels : property -> (B, T) int labels of the object shown at each step
+    cos : planted cosine between the ages of one value, in [0, 1)
+
+    Returns
+    -------
+    (synthetic (B, T, H) float64, signal_fraction): the fraction of the per-step-centred variance of
+    ``hidden`` explained by the design (also the codes' share of the synthetic states).
+    """
+    if not 0.0 <= float(cos) < 1.0:
+        raise ConfigError(f"cos={cos!r} must lie in [0, 1)")
+    rng = np.random.default_rng(seed)
+    B, T, H = hidden.shape
+    h = hidden.astype(np.float64) - hidden.mean(axis=0, keepdims=True)
+    X, names = property_design(labels, T, properties, ages)
+    Xc = (X - X.mean(axis=0, keepdims=True)).reshape(-1, X.shape[-1])
+    coef, *_ = np.linalg.lstsq(Xc, h.reshape(-1, H), rcond=None)
+    fit = (Xc @ coef).reshape(B, T, H)
+    resid = h - fit
+    total, signal = h.var(axis=0).sum(), fit.var(axis=0).sum()
+    values = {p: sorted({v for q, _, v in names if q == p}) for p in properties}
+    ages_used = sorted({a for _, a, _ in names})
+    need = sum(len(v) for v in values.values()) * (1 + len(ages_used))
+    if need > H:
+        raise ConfigError(f"hidden size H={H} is too small for {need} orthogonal planted codes")
+    Q = np.linalg.qr(rng.normal(size=(H, need)))[0]
+    code, j = np.zeros((B, T, H)), 0
+    for p in properties:
+        vals = np.asarray(values[p])
+        S = Q[:, j:j + len(vals)]
+        j += len(vals)
+        lab = np.searchsorted(vals, np.asarray(labels[p]))
+        for a in ages_used:
+            O = Q[:, j:j + len(vals)]
+            j += len(vals)
+            E = np.sqrt(cos) * S + np.sqrt(1.0 - cos) * O                  # (H, V)
+            code[:, a:] += E.T[lab[:, : T - a]]
+    code -= code.mean(axis=0, keepdims=True)
+    code *= np.sqrt(signal / max(code.var(axis=0).sum(), 1e-12))
+    return code + resid[rng.permutation(B)], float(signal / max(total, 1e-12))
+
+
+def planted_controls(hidden: np.ndarray, labels: dict, *, properties=DEFAULT_PROPERTIES, ages=DEFAULT_AGES,
+                     seed: int = 0, cos: float = PLANTED_SUPERPOSED_COS, whitened: bool = True) -> dict:
+    """The bridge's statistics (:func:`direction_table`, same code) on two planted versions of one network's
+    states (:func:`planted_hidden`): ``orth_*`` with the ages orthogonal (cos 0), ``pos_*`` with the ages
+    superposed at cosine ``cos``. Returns ``orth_mean_abs_cos``, ``orth_temporal_mean_cos``,
+    ``pos_mean_abs_cos``, ``pos_temporal_mean_cos`` (with ``whitened`` also their raw-space
+    ``{orth,pos}_raw_mean_abs_cos`` and ``{orth,pos}_raw_temporal_mean_cos``), ``planted_cos`` and
+    ``signal_fraction`` (the share of the network's variance the labels explain; the codes' share)."""
+    out = dict(planted_cos=float(cos))
+    for tag, c in (("orth", 0.0), ("pos", cos)):
+        z, frac = planted_hidden(hidden, labels, c, properties=properties, ages=ages, seed=seed + 1)
+        t = direction_table(z, labels, properties=properties, ages=ages, seed=seed, whitened=whitened)
+        out.update({f"{tag}_mean_abs_cos": t["mean_abs_cos"], f"{tag}_temporal_mean_cos": t["temporal_mean_cos"]})
+        if whitened:
+            out.update({f"{tag}_raw_mean_abs_cos": t["raw_mean_abs_cos"],
+                        f"{tag}_raw_temporal_mean_cos": t["raw_temporal_mean_cos"]})
+        out["signal_fraction"] = frac
+    return out
+
+
 def nback_regime_table(recordings: dict, *, properties=DEFAULT_PROPERTIES, ages=DEFAULT_AGES) -> tuple[
         pd.DataFrame, pd.DataFrame]:
     """:func:`direction_table` for several networks.
@@ -168,8 +277,8 @@ def nback_regime_table(recordings: dict, *, properties=DEFAULT_PROPERTIES, ages=
 
     Returns
     -------
-    (summary, histograms): one row per network (core, seed and the statistics of :func:`direction_table`),
-    and its cross-group cosine histogram (``bin_lo``, ``bin_hi``, ``count``).
+    (summary, histograms): one row per network (core, seed, the statistics of :func:`direction_table` and
+    the planted controls of :func:`planted_controls`), and its cross-group cosine histogram (``bin_lo``, ``bin_hi``, ``count``).
     """
     from .measures import COS_BINS
 
@@ -177,6 +286,7 @@ def nback_regime_table(recordings: dict, *, properties=DEFAULT_PROPERTIES, ages=
     for (core, seed), rec in recordings.items():
         t = direction_table(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed))
         cos = t.pop("cos")
+        t.update(planted_controls(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed)))
         rows.append(dict(core=core, seed=int(seed), **t))
         counts, _ = np.histogram(np.clip(cos, -1, 1), bins=COS_BINS)
         hist += [dict(core=core, seed=int(seed), bin_lo=float(lo), bin_hi=float(hi), count=int(c))

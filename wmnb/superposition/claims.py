@@ -13,7 +13,13 @@ T3  the N-back networks hold their remembered properties without temporal superp
     (the level the toy networks with d >= n k reach), with its interval over networks. Controls: the
     planted toy control passes (so the threshold means what it says) and the N-back directions are reliable
     (median split-half cosine >= :data:`T3_MIN_RELIABILITY`); the label-permutation null (the chance level)
-    must itself lie below the threshold, or the measure cannot tell the regimes apart.
+    must itself lie below the threshold, or the measure cannot tell the regimes apart; and the bridge's own
+    planted controls (:func:`wmnb.superposition.bridge.planted_controls`: synthetic states with each network's
+    labels, shape and noise) must come out right: the codes planted orthogonal across memory ages read below
+    the threshold, the codes planted superposed (one value at two ages at cosine
+    :data:`~wmnb.superposition.bridge.PLANTED_SUPERPOSED_COS`) read above it and their temporal cosine is
+    recovered within :data:`T3_COS_TOLERANCE` (the positive control: without it a reading below the
+    threshold could mean that the measure is blind).
 
 Controls of T1/T2: the planted network (d = n k, dense) recovers every feature with near-orthogonal
 directions (:func:`planted_control`).
@@ -28,10 +34,11 @@ import pandas as pd
 from ..analysis.stats import seed_ci
 from ..errors import ConfigError
 from ..verdicts import HOLDS, MIXED, interval_verdict, per_seed_values
+from .bridge import PLANTED_SUPERPOSED_COS
 from ..pipeline import DEFAULT_SEEDS as NBACK_SEEDS  # the N-back runs the bridge reads: the book's seeds
 
 __all__ = ["STATISTIC", "T1_MIN_CHANGE", "T1_SHARPNESS", "T3_MIN_RELIABILITY", "PLANTED_MIN_RECOVERED",
-           "PLANTED_MAX_ABS_COS", "rule_t1", "rule_t2", "rule_t3", "planted_control", "transition_point",
+           "PLANTED_MAX_ABS_COS", "T3_COS_TOLERANCE", "chance_abs_cos", "rule_t1", "rule_t2", "rule_t3", "planted_control", "transition_point",
            "claim_t1", "claim_t2", "claim_t3", "claim_records", "PAPER"]
 
 #: the per-network angle statistic that the transition is read on (a column of the sweep table)
@@ -41,6 +48,8 @@ T1_SHARPNESS = 0.5
 T3_MIN_RELIABILITY = 0.5
 PLANTED_MIN_RECOVERED = 0.95
 PLANTED_MAX_ABS_COS = 0.2
+#: the T3 positive control must recover the planted cosine between memory ages within this
+T3_COS_TOLERANCE = 0.15
 
 PAPER = ("Sharma et al. (ICLR 2026): a phase transition in the angular distribution of the features between an "
          "effectively linear dense regime and a sparse regime that uses an interference-free space, with a "
@@ -103,26 +112,60 @@ def rule_t2(rho_dense_side: Sequence[float], rho_sparse_side: Sequence[float], *
     return interval_verdict(lo, hi, 0.0, controls_pass=ok), (m, lo, hi)
 
 
+def chance_abs_cos(dim: float) -> float:
+    """Mean |cos| between two independent uniformly random directions of R^dim:
+    ``Gamma(dim/2) / (sqrt(pi) Gamma((dim+1)/2))``, about ``sqrt(2 / (pi dim))`` for large dim."""
+    from scipy.special import gammaln
+
+    dim = float(dim)
+    if not dim >= 2:
+        raise ConfigError(f"dim={dim!r} must be >= 2")
+    return float(np.exp(gammaln(dim / 2) - gammaln((dim + 1) / 2)) / np.sqrt(np.pi))
+
+
 def rule_t3(values: Sequence[float], *, reliability: Sequence[float], planted_passed: bool,
-            null_values: Sequence[float], threshold: float = PLANTED_MAX_ABS_COS,
-            min_reliability: float = T3_MIN_RELIABILITY) -> tuple[str, tuple, dict]:
+            null_values: Sequence[float], positive_values: Sequence[float], positive_temporal: Sequence[float],
+            orthogonal_values: Sequence[float], planted_cos: float = PLANTED_SUPERPOSED_COS, threshold: float = PLANTED_MAX_ABS_COS,
+            min_reliability: float = T3_MIN_RELIABILITY, cos_tolerance: float = T3_COS_TOLERANCE
+            ) -> tuple[str, tuple, dict]:
     """Verdict of T3 ("the N-back networks' age-by-property directions are near-orthogonal").
 
     ``values``: mean |cos| of each N-back network's cross-group direction pairs. "holds" when their seed
     interval lies below ``threshold``, "does not hold" (overlapping, superposed directions) when above,
-    inconclusive when it straddles, with one network, or when a control fails: the planted toy control; median
-    reliability < ``min_reliability``; or the label-permutation null (``null_values``: the same statistic with
-    labels shuffled) is not below ``threshold`` -- then even directions without any code look
-    non-orthogonal in this hidden space and the measure cannot tell the two regimes apart.
-    Returns (verdict, (mean, lo, hi), controls dict).
+    inconclusive when it straddles, with one network, or when a control fails:
+
+    * the planted toy control (``planted_passed``);
+    * median split-half reliability < ``min_reliability``;
+    * the label-permutation null (``null_values``: the same statistic with labels shuffled) is not below
+      ``threshold`` -- then even directions without any code look non-orthogonal;
+    * the bridge's negative planted control (``orthogonal_values``: the statistic on synthetic states whose
+      codes are orthogonal across ages, one per network) is not below ``threshold``;
+    * the bridge's positive planted control (``positive_values``: the statistic on synthetic states whose
+      codes are superposed across ages at ``planted_cos``) is not above ``threshold``, or its temporal cosine
+      (``positive_temporal``) misses ``planted_cos`` by more than ``cos_tolerance`` -- then the measure would
+      read "near-orthogonal" even where superposition is planted, and a reading below the threshold says
+      nothing.
+
+    The controls are judged on their means over networks. Returns (verdict, (mean, lo, hi), controls dict).
     """
+    def _mean(x):
+        x = np.asarray(x, float)
+        return float(np.nanmean(x)) if x.size and np.isfinite(x).any() else np.nan
+
     m, lo, hi = seed_ci(values)
     rel = float(np.nanmedian(reliability)) if len(reliability) else np.nan
-    null = float(np.nanmean(null_values)) if len(null_values) else np.nan
+    null = _mean(null_values)
+    pos, pos_t, orth = _mean(positive_values), _mean(positive_temporal), _mean(orthogonal_values)
     controls = dict(planted=bool(planted_passed), reliability=rel,
                     reliable=bool(np.isfinite(rel) and rel >= min_reliability), threshold=float(threshold),
-                    null=null, null_below_threshold=bool(np.isfinite(null) and null < threshold))
-    ok = controls["planted"] and controls["reliable"] and controls["null_below_threshold"]
+                    null=null, null_below_threshold=bool(np.isfinite(null) and null < threshold),
+                    orthogonal=orth, orthogonal_below_threshold=bool(np.isfinite(orth) and orth < threshold),
+                    positive=pos, positive_temporal=pos_t, planted_cos=float(planted_cos),
+                    positive_above_threshold=bool(np.isfinite(pos) and pos > threshold),
+                    positive_recovered=bool(np.isfinite(pos_t) and abs(pos_t - planted_cos) <= cos_tolerance))
+    controls["positive_passed"] = controls["positive_above_threshold"] and controls["positive_recovered"]
+    ok = (controls["planted"] and controls["reliable"] and controls["null_below_threshold"]
+          and controls["orthogonal_below_threshold"] and controls["positive_passed"])
     return interval_verdict(lo, hi, threshold, direction="below", controls_pass=ok), (m, lo, hi), controls
 
 
@@ -208,23 +251,37 @@ def claim_t2(table: pd.DataFrame, d: int, t1: Optional[dict] = None) -> dict:
 
 
 def claim_t3(table: pd.DataFrame, nback: pd.DataFrame) -> dict:
-    """Claim T3 from the sweep table (planted control) and the N-back bridge table."""
+    """Claim T3 from the sweep table (planted toy control) and the N-back bridge table (statistic, null,
+    reliability and the bridge's planted orthogonal / superposed controls)."""
     ctrl_toy = planted_control(table)
     vals = nback[NB_STATISTIC].to_numpy(float)
+    planted_cos = float(nback["planted_cos"].iloc[0])
     verdict, (m, lo, hi), ctrl = rule_t3(vals, reliability=nback["reliability"].values,
                                          planted_passed=ctrl_toy["passed"],
-                                         null_values=nback[NB_NULL].to_numpy(float))
+                                         null_values=nback[NB_NULL].to_numpy(float),
+                                         positive_values=nback["pos_mean_abs_cos"].to_numpy(float),
+                                         positive_temporal=nback["pos_temporal_mean_cos"].to_numpy(float),
+                                         orthogonal_values=nback["orth_mean_abs_cos"].to_numpy(float),
+                                         planted_cos=planted_cos)
+    comps = float(nback["components"].mean()) if "components" in nback else np.nan
     det = dict(statistic=NB_STATISTIC, controls=ctrl, planted=ctrl_toy,
                per_core={c: float(g[NB_STATISTIC].mean()) for c, g in nback.groupby("core", sort=False)},
                null=float(nback[NB_NULL].mean()), ratio=float(nback["ratio"].mean()),
                n_features=int(nback["n_features"].iloc[0]),
                temporal_mean_cos=float(nback["temporal_mean_cos"].mean()),
+               components=comps, random_abs_cos=chance_abs_cos(comps) if comps >= 2 else np.nan,
                value_name="mean |cos| between property-by-age directions (networks)",
                rule=(f"holds when the interval over networks lies below {PLANTED_MAX_ABS_COS} (the toy's full-capacity "
                      "level); above: does not hold (overlapping, superposed directions); straddling, a failed "
-                     "planted control, reliability below the minimum or a label-permutation null not below the "
-                     "threshold: inconclusive"))
+                     "planted toy control, reliability below the minimum, a label-permutation null not below the "
+                     "threshold, or a failed planted bridge control (codes planted orthogonal across ages must read "
+                     f"below the threshold; codes planted superposed at cos {planted_cos:g} must read above it and "
+                     f"their temporal cos be recovered within {T3_COS_TOLERANCE}): inconclusive"))
     labels = [f"{c} seed {s}" for c, s in zip(nback["core"], nback["seed"])]
+    pos_txt = (f"positive control (codes superposed across ages at cos {planted_cos:g}, same labels, shape and "
+               f"noise): mean |cos| {ctrl['positive']:.3f} (must be > {PLANTED_MAX_ABS_COS}), temporal cos "
+               f"{ctrl['positive_temporal']:.2f} (must be {planted_cos:g} +- {T3_COS_TOLERANCE}) -> "
+               f"{'passed' if ctrl['positive_passed'] else 'FAILED'}")
     return _claim_dict(
         "T3", "The N-back networks hold their remembered object properties without temporal superposition: the "
               f"directions of the properties at different memory ages are near-orthogonal (mean |cos| < "
@@ -236,7 +293,9 @@ def claim_t3(table: pd.DataFrame, nback: pd.DataFrame) -> dict:
                   f"{'passed' if ctrl_toy['passed'] else 'FAILED'}; split-half reliability "
                   f"{ctrl['reliability']:.2f} (>= {T3_MIN_RELIABILITY}); chance level (labels permuted) "
                   f"{ctrl['null']:.3f}, must be < {PLANTED_MAX_ABS_COS}: "
-                  f"{'passed' if ctrl['null_below_threshold'] else 'FAILED'}"))
+                  f"{'passed' if ctrl['null_below_threshold'] else 'FAILED'}; negative control (codes planted "
+                  f"orthogonal across ages) {ctrl['orthogonal']:.3f}, must be < {PLANTED_MAX_ABS_COS}: "
+                  f"{'passed' if ctrl['orthogonal_below_threshold'] else 'FAILED'}; " + pos_txt))
 
 
 def claim_records(profile: str = "quick", *, seeds=None, n=None, k=None, d=None, sparsities=None, w=None,
