@@ -14,7 +14,8 @@ MODULES = (
     "wmnb.experiments.core",
     # beyond the paper's figures: attention (ch. 11), temporal superposition (ch. 13), procedural tasks (ch. 14)
     "wmnb.attention", "wmnb.superposition.model", "wmnb.superposition.measures", "wmnb.superposition.sweep",
-    "wmnb.superposition.ksweep", "wmnb.superposition.bridge", "wmnb.superposition.claims", "wmnb.automata.tasks", "wmnb.automata.models",
+    "wmnb.superposition.ksweep", "wmnb.superposition.bridge", "wmnb.superposition.claims", "wmnb.automata.tasks",
+    "wmnb.automata.models",
     "wmnb.automata.training", "wmnb.automata.fsm", "wmnb.automata.extraction", "wmnb.automata.claims",
     # cluster sweeps
     "wmnb.sweep",
