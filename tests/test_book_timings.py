@@ -42,3 +42,24 @@ def test_stages_run_readers_after_what_they_read():
                 assert where[sib.page] < where[r.page]
     claims = where["12_claims"]
     assert all(where[r.page] < claims for r in book.CHAPTERS if r.page[:2] <= "14" and r.page != "12_claims")
+
+
+def test_html_is_rebuilt_only_when_an_input_changed(tmp_path):
+    """A warm rebuild with nothing changed skips Jupyter Book; any changed input, or a failed last build, does not."""
+    import os
+    import time
+
+    from wmnb.book.executor import _html_stamp, html_fresh
+
+    (tmp_path / "book" / "_executed").mkdir(parents=True)
+    (tmp_path / "_build" / "html").mkdir(parents=True)
+    for p in ("_config.yml", "_toc.yml", "book/intro.md", "book/_executed/01_stimuli.ipynb"):
+        (tmp_path / p).write_text("x")
+    assert not html_fresh(tmp_path)  # never built (or the last build failed: no stamp)
+    past = time.time() - 100
+    for p in tmp_path.rglob("*"):
+        os.utime(p, (past, past))
+    _html_stamp(tmp_path).write_text("built")
+    assert html_fresh(tmp_path)
+    (tmp_path / "book" / "_executed" / "01_stimuli.ipynb").write_text("re-executed")
+    assert not html_fresh(tmp_path)

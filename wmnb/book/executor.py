@@ -318,11 +318,43 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
         return 1
     from ..cache import atomic_write_bytes
 
-    atomic_write_bytes(out_dir / "timings.md", timings_markdown(out_dir).encode())
+    table = timings_markdown(out_dir).encode()
+    if not (out_dir / "timings.md").is_file() or (out_dir / "timings.md").read_bytes() != table:
+        atomic_write_bytes(out_dir / "timings.md", table)
+    if html_fresh(root):
+        print(f"HTML up to date (nothing changed since the last successful build) -> "
+              f"{root / '_build' / 'html' / 'index.html'}", flush=True)
+        return 0
     code = build_html(root)
+    if code == 0:
+        _html_stamp(root).write_text(time.strftime("%Y-%m-%d %H:%M:%S\n", time.gmtime()))
     print(f"book ({profile}) built in {time.time() - t0:.0f}s -> {root / '_build' / 'html' / 'index.html'}",
           flush=True)
     return code
+
+
+def _html_stamp(root: Path) -> Path:
+    """Written after an HTML build that passed (no warning); its time is the build's."""
+    return root / "_build" / "html" / ".wmnb-built"
+
+
+def _html_inputs(root: Path) -> list[Path]:
+    """Every file the HTML is compiled from: config, TOC, the front-matter pages and the executed notebooks."""
+    book_dir = root / "book"
+    files = [root / "_config.yml", root / "_toc.yml"]
+    files += [p for p in book_dir.glob("*") if p.is_file() and p.suffix in {".md", ".bib", ".png", ".svg"}]
+    files += sorted((book_dir / "_executed").glob("*.ipynb")) + [book_dir / "_executed" / "timings.md"]
+    return files
+
+
+def html_fresh(root: Path = ROOT) -> bool:
+    """True when the last HTML build of ``root`` passed and no input changed since (a warm rebuild with nothing
+    changed then takes seconds instead of a Jupyter Book run)."""
+    stamp = _html_stamp(root)
+    if not stamp.is_file():
+        return False
+    t = stamp.stat().st_mtime
+    return all(p.stat().st_mtime <= t for p in _html_inputs(root) if p.exists())
 
 
 def shadow_root(path: Path) -> Path:
