@@ -197,6 +197,70 @@ def test_planted_controls_positive_reads_above_negative_below():
     assert planted_controls(clean, labels, seed=0, whitened=False)["pos_temporal_mean_cos"] > 0.5
 
 
+def test_residual_whitener_hand_built():
+    from wmnb.superposition.bridge import residual_whitener
+
+    rng = np.random.default_rng(5)
+    resid = rng.normal(size=(20000, 3)) * np.array([4.0, 1.0, 0.25])
+    S = resid.T @ resid / len(resid)
+    M = residual_whitener(S, ridge=0.0)
+    assert np.allclose(M.T @ S @ M, np.eye(3), atol=1e-8)              # whitened noise is isotropic
+    lam = np.linalg.eigvalsh(M.T @ S @ M)
+    shrunk = np.linalg.eigvalsh(residual_whitener(S, ridge=0.1).T @ S @ residual_whitener(S, ridge=0.1))
+    assert shrunk.max() < 1 and shrunk.min() < lam.min() - 0.1            # shrinkage damps the weak directions most
+    d = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    U = residual_whitener(S, ridge=1e9).T @ d                         # ridge -> inf: the raw geometry
+    assert abs(U[:, 0] @ U[:, 1]) < 1e-9
+    with pytest.raises(ConfigError):
+        residual_whitener(S, ridge=-1.0)
+
+
+def test_partial_directions_match_lstsq_and_whiten_matches_svd():
+    from wmnb.superposition.bridge import partial_directions, property_design
+
+    rng = np.random.default_rng(8)
+    noise, labels = _nback_like(rng, B=300)
+    X, _ = property_design(labels, 6, ("location", "category"), (0, 1, 2, 3))
+    hidden = noise + X @ rng.normal(size=(X.shape[-1], 48))
+    dirs, cov, names = partial_directions(hidden, labels)
+    h = (hidden - hidden.mean(axis=0, keepdims=True)).reshape(-1, 48)
+    Xc = (X - X.mean(axis=0, keepdims=True)).reshape(-1, X.shape[-1])
+    coef = np.linalg.lstsq(Xc, h, rcond=None)[0]                      # the slow reference: minimum norm
+    resid = h - Xc @ coef
+    assert np.allclose(dirs, coef.T, atol=1e-8) and np.allclose(cov, resid.T @ resid / len(h), atol=1e-8)
+    assert dirs.shape == (48, len(names)) and partial_directions(hidden, labels, residual=False)[1] is None
+    # whiten (eigen-decomposition of the second moments) = the SVD projection, up to each component's sign
+    z = whiten(hidden)
+    z = z.reshape(-1, z.shape[-1])
+    _, sv, vt = np.linalg.svd(h, full_matrices=False)
+    ref = h @ vt[: z.shape[1]].T / (sv[: z.shape[1]] / np.sqrt(len(h)))
+    assert np.allclose(np.abs(z), np.abs(ref), atol=1e-6)
+
+
+def test_temporal_overlap_reads_the_planted_cosine():
+    """T3's measure reads what is planted (0 and 0.6), where class-mean directions read the N-back label
+    correlations as overlap."""
+    from wmnb.superposition.bridge import planted_hidden, property_design, temporal_overlap
+
+    rng = np.random.default_rng(6)
+    noise, labels = _nback_like(rng, B=800, p_match=0.5, lag=1)
+    X, _ = property_design(labels, 6, ("location", "category"), (0, 1, 2, 3))
+    hidden = noise + 2.0 * X @ rng.normal(size=(X.shape[-1], 48)) / np.sqrt(48)
+    read = {}
+    for c in (0.0, 0.6):
+        z, _ = planted_hidden(hidden, labels, c, seed=7)
+        o = temporal_overlap(z, labels, seed=0)
+        assert o["temporal_cos"] == pytest.approx(c, abs=0.06)
+        assert o["temporal_reliability"] > 0.8 and o["n_temporal_pairs"] == 48
+        read[c] = (o, direction_table(z, labels, whitened=False))
+    assert read[0.6][0]["temporal_cos"] - read[0.0][0]["temporal_cos"] > 0.5
+    # control of the claim above: class-mean directions let the 1-back matches leak across ages (their
+    # orthogonal plant reads above 0; total-covariance whitening: test_planted_controls_positive_reads_...)
+    assert read[0.0][1]["temporal_mean_cos"] > read[0.0][0]["temporal_cos"] + 0.05
+    # the permutation null is computed and is pure noise here (no code): near 0, far below the plant at 0.6
+    assert abs(read[0.0][0]["temporal_null"]) < 0.2
+
+
 # ------------------------------------------------------------------------------------------------ rules
 def test_transition_point():
     i, jump, sharp = C.transition_point([0, .5, .9, .99], [0.0, 0.02, 0.5, 0.52])
@@ -223,38 +287,61 @@ def test_rule_t2_every_verdict():
     assert C.rule_t2([1.0, 0.98, 1.01], [0.7, 0.75, 0.72], t1_verdict="mixed")[0] == "holds"
 
 
-T3_OK = dict(reliability=[0.9] * 3, planted_passed=True, null_values=[0.05, 0.06, 0.04],
-             positive_values=[0.35, 0.33, 0.36], positive_temporal=[0.62, 0.58, 0.6],
-             orthogonal_values=[0.03, 0.02, 0.04], planted_cos=0.6)
+def _t3_kw(n=6, seed=0, **kw):
+    """Keyword arguments of rule_t3 for n networks whose controls pass (plants at 0 and 0.6, small spread)."""
+    rng = np.random.default_rng(seed)
+    out = dict(reliability=[0.9] * n, planted_passed=True, planted_cos=0.6,
+               orthogonal=0.005 * rng.standard_normal(n), superposed=0.6 + 0.005 * rng.standard_normal(n))
+    out.update(kw)
+    return out
 
 
 def test_rule_t3_every_verdict():
-    kw = T3_OK
-    assert C.rule_t3([0.05, 0.06, 0.04], **kw)[0] == "holds"
-    assert C.rule_t3([0.4, 0.42, 0.38], **kw)[0] == "does not hold"
-    assert C.rule_t3([0.05, 0.45, 0.2], **kw)[0] == "inconclusive"
-    assert C.rule_t3([0.05], **kw)[0] == "inconclusive"                 # one network: no interval
-    assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, reliability=[0.2] * 3))[0] == "inconclusive"
-    assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, planted_passed=False))[0] == "inconclusive"
-    assert C.rule_t3([0.4, 0.42, 0.38], **dict(kw, null_values=[0.3, 0.35, 0.4]))[0] == "inconclusive"
+    rng = np.random.default_rng(1)
+    near0 = 0.01 + 0.005 * rng.standard_normal(6)                        # network like its orthogonal plant
+    far = 0.3 + 0.01 * rng.standard_normal(6)                            # clearly superposed
+    kw = _t3_kw()
+    v, (m, lo, hi), ctrl = C.rule_t3(near0, **kw)
+    assert v == "holds" and hi < C.T3_TOLERANCE and ctrl["positive_recovered"] and ctrl["separated"]
+    v, (m, lo, hi), ctrl = C.rule_t3(far, **kw)
+    assert v == "does not hold" and lo > C.T3_TOLERANCE
+    assert ctrl["position"][0] == pytest.approx(0.3, abs=0.02)            # reads like a plant at c = 0.3
+    assert C.rule_t3(np.r_[near0[:3], far[:3]], **kw)[0] == "inconclusive"   # straddles, no cores given
+    assert C.rule_t3(near0[:1], **_t3_kw(1))[0] == "inconclusive"           # one network: no interval
+    # the architectures disagree: one core holds, another does not -> mixed
+    cores = ["rnn"] * 3 + ["gru"] * 3
+    v, _, ctrl = C.rule_t3(np.r_[near0[:3], far[:3]], cores=cores, **kw)
+    assert v == "mixed" and ctrl["cores_disagree"]
+    assert ctrl["per_core"]["rnn"]["verdict"] == "holds" and ctrl["per_core"]["gru"]["verdict"] == "does not hold"
+    # signed mean near 0 but |cos| far above the orthogonal plant's: opposite-signed overlaps cancel -> mixed
+    v, _, ctrl = C.rule_t3(near0, abs_values=far, orthogonal_abs=np.full(6, 0.02), **kw)
+    assert v == "mixed" and ctrl["signs_disagree"]
+    assert C.rule_t3(near0, abs_values=near0 + 0.01, orthogonal_abs=np.full(6, 0.02), **kw)[0] == "holds"
 
 
-def test_rule_t3_bridge_planted_controls():
-    kw = T3_OK
-    v, _, ctrl = C.rule_t3([0.05, 0.06, 0.04], **kw)
-    assert v == "holds" and ctrl["positive_passed"] and ctrl["orthogonal_below_threshold"]
-    # positive control blind: superposition planted at cos 0.6 reads below the threshold -> inconclusive
-    blind = dict(kw, positive_values=[0.04, 0.03, 0.04], positive_temporal=[0.15, 0.1, 0.14])
-    v, _, ctrl = C.rule_t3([0.05, 0.06, 0.04], **blind)
-    assert v == "inconclusive" and not ctrl["positive_above_threshold"] and not ctrl["positive_recovered"]
-    # above the threshold but the planted cosine is not recovered (e.g. inflated by a confound)
-    v, _, ctrl = C.rule_t3([0.05, 0.06, 0.04], **dict(kw, positive_temporal=[0.9, 0.95, 0.92]))
-    assert v == "inconclusive" and ctrl["positive_above_threshold"] and not ctrl["positive_recovered"]
-    # negative control: codes planted orthogonal already read above the threshold -> inconclusive
-    v, _, ctrl = C.rule_t3([0.4, 0.42, 0.38], **dict(kw, orthogonal_values=[0.25, 0.3, 0.22]))
-    assert v == "inconclusive" and not ctrl["orthogonal_below_threshold"]
-    # missing control values are a failure, not a pass
-    assert C.rule_t3([0.05, 0.06, 0.04], **dict(kw, positive_values=[np.nan] * 3))[0] == "inconclusive"
+def test_rule_t3_controls_fail_to_inconclusive():
+    near0 = np.full(6, 0.01) + np.linspace(-0.004, 0.004, 6)
+    far = np.full(6, 0.3) + np.linspace(-0.01, 0.01, 6)
+    assert C.rule_t3(near0, **_t3_kw())[0] == "holds" and C.rule_t3(far, **_t3_kw())[0] == "does not hold"
+    for vals in (near0, far):
+        assert C.rule_t3(vals, **_t3_kw(reliability=[0.2] * 6))[0] == "inconclusive"      # unreliable
+        assert C.rule_t3(vals, **_t3_kw(planted_passed=False))[0] == "inconclusive"       # toy control
+        # positive control blind (the total-covariance measure read 0.035 for c = 0.6)
+        v, _, ctrl = C.rule_t3(vals, **_t3_kw(superposed=np.full(6, 0.035)))
+        assert v == "inconclusive" and not ctrl["positive_recovered"] and not ctrl["separated"]
+        # positive control inflated beyond its tolerance (e.g. label correlations leaking into it)
+        v, _, ctrl = C.rule_t3(vals, **_t3_kw(superposed=np.full(6, 0.8) + np.linspace(0, 0.01, 6)))
+        assert v == "inconclusive" and not ctrl["positive_recovered"] and ctrl["separated"]
+        # right on average but the plants are not separated with their interval over networks
+        v, _, ctrl = C.rule_t3(vals, **_t3_kw(n=6, superposed=np.array([0.0, 1.2, 0.0, 1.2, 0.0, 1.2])))
+        assert v == "inconclusive" and ctrl["positive_recovered"] and not ctrl["separated"]
+        # the plants scatter more than the tolerance can resolve (3 SD >= tolerance)
+        v, _, ctrl = C.rule_t3(vals, **_t3_kw(orthogonal=np.linspace(-0.03, 0.03, 6)))
+        assert v == "inconclusive" and not ctrl["resolved"] and ctrl["positive_recovered"] and ctrl["separated"]
+        # a missing value is a failure, not a pass
+        assert C.rule_t3(vals, **_t3_kw(superposed=np.r_[np.nan, np.full(5, 0.6)]))[0] == "inconclusive"
+    with pytest.raises(ConfigError):
+        C.rule_t3(near0, **_t3_kw(n=5))
 
 
 def test_chance_abs_cos():
@@ -282,15 +369,21 @@ def test_claims_on_planted_sweep_table():
     assert t1["verdict"] == "holds" and t1["details"]["transition_between"] == (0.5, 0.9)
     t2 = C.claim_t2(table, 3, t1)
     assert t2["verdict"] == "holds" and t2["value"] == pytest.approx(0.2, abs=0.02)
-    nb = pd.DataFrame(dict(core=["rnn", "gru", "lstm"], seed=[0, 0, 0], ratio=[8.0] * 3, n_features=[32] * 3,
-                           reliability=[0.9] * 3, temporal_mean_cos=[0.1] * 3, components=[60] * 3,
-                           planted_cos=[0.6] * 3, pos_mean_abs_cos=[0.3, 0.32, 0.31],
-                           pos_temporal_mean_cos=[0.6, 0.58, 0.62], orth_mean_abs_cos=[0.02] * 3,
-                           **{C.NB_STATISTIC: [0.05, 0.04, 0.06], C.NB_NULL: [0.03, 0.031, 0.029]}))
+    rng = np.random.default_rng(0)
+    n6 = 6
+    nb = pd.DataFrame(dict(core=["rnn", "gru", "lstm"] * 2, seed=[0, 0, 0, 1, 1, 1], planted_cos=[0.6] * n6,
+                           temporal_cos=0.01 + 0.005 * rng.standard_normal(n6), temporal_abs_cos=[0.03] * n6,
+                           orth_temporal_cos=0.004 * rng.standard_normal(n6), orth_temporal_abs_cos=[0.02] * n6,
+                           pos_temporal_cos=0.6 + 0.004 * rng.standard_normal(n6),
+                           temporal_reliability=[0.9] * n6, temporal_null=[0.05] * n6, n_temporal_pairs=[48] * n6,
+                           temporal_gap1=[0.02] * n6, temporal_gap2=[0.01] * n6, temporal_gap3=[0.0] * n6,
+                           mean_abs_cos=[0.1] * n6, pos_mean_abs_cos=[0.035] * n6, orth_mean_abs_cos=[0.02] * n6))
     t3 = C.claim_t3(table, nb)
-    assert t3["verdict"] == "holds" and len(t3["details"]["per_seed"]) == 3
-    assert "positive control" in t3["controls"] and "passed" in t3["controls"]
-    blind = nb.assign(pos_mean_abs_cos=0.04, pos_temporal_mean_cos=0.12)   # the positive control fails
+    assert t3["verdict"] == "holds" and len(t3["details"]["per_seed"]) == n6
+    assert set(t3["details"]["per_core"]) == {"rnn", "gru", "lstm"}
+    assert "positive control" in t3["controls"] and "FAILED" not in t3["controls"]
+    assert C.claim_t3(table, nb.assign(temporal_cos=nb["temporal_cos"] + 0.3))["verdict"] == "does not hold"
+    blind = nb.assign(pos_temporal_cos=0.035)                          # the positive control fails
     t3b = C.claim_t3(table, blind)
     assert t3b["verdict"] == "inconclusive" and "FAILED" in t3b["controls"]
     broken = table.copy()

@@ -1,6 +1,6 @@
 """Figures of chapter 13 (temporal superposition): angle histograms across S, measures vs S, the phase
 diagram over (S, d / (n k)), recall loss per position, the sweep over the delay k, and the N-back networks next
-to the toy regimes.
+to the toy regimes (:func:`plot_temporal_overlap`, the measure of claim T3).
 
 Every function takes the cached tables of :mod:`wmnb.superposition` and returns a matplotlib Figure.
 """
@@ -15,7 +15,7 @@ from ..superposition.sweep import HIST_COLUMNS
 from .style import CORE_COLORS, OKABE_ITO
 
 __all__ = ["plot_angle_histograms", "plot_measures_vs_sparsity", "plot_phase_diagram", "plot_loss_per_position",
-           "plot_k_sweep", "plot_nback_angles"]
+           "plot_k_sweep", "plot_nback_angles", "plot_temporal_overlap"]
 
 #: the toy networks' kinds (the N-back cores keep the book's CORE_COLORS)
 KIND_COLORS = {"linear": OKABE_ITO["black"], "tanh": OKABE_ITO["purple"], "relu": OKABE_ITO["sky"]}
@@ -197,5 +197,70 @@ def plot_nback_angles(nback: pd.DataFrame, table: pd.DataFrame, d: int, threshol
     a2.set_ylabel("mean |cos|")
     a2.legend(fontsize=7, frameon=False, ncol=2, loc="upper left")
     a2.set_title("mean |cos| of property-by-age directions", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_temporal_overlap(nback: pd.DataFrame, tolerance: float, planted_cos: float):
+    """The temporal overlap of the N-back networks beside their two planted versions (claim T3).
+
+    Left: per architecture, the signed mean cosine between the directions of one property value at two
+    memory ages (:func:`wmnb.superposition.bridge.temporal_overlap`) for the networks (coloured) and for
+    their plants with codes orthogonal across ages (c = 0, open ▼) and superposed at ``planted_cos`` (open ▲);
+    dots: one per seed; bars: 95 % t intervals over seeds; shaded: the orthogonal plant's level plus
+    ``tolerance`` (T3's "no temporal superposition" band). Right: the networks' cosine per age gap |a - b|
+    (mean and 95 % interval over seeds), with the permutation null's mean as a grey dash per architecture.
+
+    ``nback``: the bridge table (:func:`wmnb.superposition.bridge.nback_table`), one row per network."""
+    from ..analysis.stats import seed_ci
+    from .style import CHANCE_STYLE, OKABE_ITO as OI
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.2), gridspec_kw=dict(width_ratios=[1.4, 1]))
+    cores = list(dict.fromkeys(nback["core"]))
+    offs = {"orth_temporal_cos": -0.25, "temporal_cos": 0.0, "pos_temporal_cos": 0.25}
+    marks = {"orth_temporal_cos": "v", "temporal_cos": "o", "pos_temporal_cos": "^"}
+    orth_level = float(nback["orth_temporal_cos"].mean())
+    a1.axhspan(orth_level - tolerance, orth_level + tolerance, color="0.9", zorder=0)
+    a1.axhline(planted_cos, color="0.6", lw=0.8, ls=":")
+    a1.axhline(0, color="0.6", lw=0.8)
+    for i, core in enumerate(cores):
+        rows = nback[nback["core"] == core]
+        color = CORE_COLORS.get(core, OI["black"])
+        for col, dx in offs.items():
+            y = rows[col].to_numpy(float)
+            m, lo, hi = seed_ci(y)
+            face = color if col == "temporal_cos" else "white"
+            a1.scatter(np.full(y.size, i + dx), y, s=8, color=color, alpha=0.5, zorder=2)
+            a1.errorbar(i + dx, m, yerr=[[m - lo], [hi - m]] if np.isfinite(lo) else None, fmt=marks[col], ms=7,
+                        mfc=face, mec=color, ecolor=color, capsize=3, zorder=3)
+    a1.errorbar([], [], fmt="v", mfc="white", mec="0.3", label="plant: ages orthogonal (c = 0)")
+    a1.errorbar([], [], fmt="o", mfc="0.3", mec="0.3", label="network")
+    a1.errorbar([], [], fmt="^", mfc="white", mec="0.3", label=f"plant: ages superposed (c = {planted_cos:g})")
+    a1.fill_between([], [], color="0.9", label=f"orthogonal plant ± {tolerance:g}")
+    a1.set_xticks(range(len(cores)), cores)
+    a1.set_xlim(-0.6, len(cores) - 0.4)
+    a1.set_ylim(-0.1, max(0.8, planted_cos + 0.2))
+    a1.set_ylabel("cos, one value at two ages")
+    a1.set_title("temporal overlap: networks between their plants", fontsize=9)
+    a1.legend(fontsize=7, frameon=False, loc="upper left", ncol=2)
+    gaps = [g for g in (1, 2, 3) if f"temporal_gap{g}" in nback]
+    for core in cores:
+        rows = nback[nback["core"] == core]
+        color = CORE_COLORS.get(core, OI["black"])
+        st = [seed_ci(rows[f"temporal_gap{g}"]) for g in gaps]
+        m = np.array([x[0] for x in st])
+        lo = np.array([x[1] for x in st])
+        hi = np.array([x[2] for x in st])
+        a2.errorbar(gaps, m, yerr=[m - lo, hi - m], color=color, marker="o", ms=4, capsize=3, label=core)
+        if "temporal_null" in rows:
+            a2.plot([gaps[0] - 0.2, gaps[-1] + 0.2], [rows["temporal_null"].mean()] * 2, color=color,
+                    lw=0.8, ls="--")
+    a2.axhline(0, color="0.6", lw=0.8)
+    a2.plot([], [], label="labels permuted (dashed)", **CHANCE_STYLE)
+    a2.set_xticks(gaps)
+    a2.set_xlabel("age gap |a − b| (steps)")
+    a2.set_ylabel("cos")
+    a2.set_title("networks: overlap by age gap", fontsize=9)
+    a2.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig

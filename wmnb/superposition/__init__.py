@@ -10,7 +10,7 @@ model     the k-delay serial-recall task, stacks of small linear / tanh / ReLU R
 measures  recall loss per position, feature directions per lag, pairwise angles, spectral radius, recovery
 sweep     profiles, parameter checks, the cached sweep table and the cached N-back bridge table
 ksweep    the sweep over the delay k at the main capacity ratio d / (n k) (its own cache kind)
-bridge    the same angle statistics for the object properties held by the N-back RNN / GRU / LSTM
+bridge    the same angle statistics for the N-back RNN / GRU / LSTM, and T3's temporal overlap with its plants
 claims    claims T1-T3: pure rules, planted controls, claim records (``claim_records`` for the claims page)
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .claims import chance_abs_cos, claim_records, planted_control, rule_t1, rul
 from .measures import (angle_stats, fitted_lag_directions, linear_lag_directions, pairwise_cosines, probe_gains,
                        recall_loss, spectral_radius)
 from .model import KINDS, StackConfig, StackedRNN, TrainedStack, sample_items, train_stack
-from .bridge import nback_table, planted_controls, planted_hidden
+from .bridge import nback_table, planted_controls, planted_hidden, temporal_overlap
 from .ksweep import KS, check_ks, k_summary, ksweep_table
 from .sweep import PROFILES, check_params, sweep_table
 
@@ -27,4 +27,4 @@ __all__ = ["KINDS", "StackConfig", "StackedRNN", "TrainedStack", "sample_items",
            "fitted_lag_directions", "linear_lag_directions", "pairwise_cosines", "probe_gains", "recall_loss",
            "spectral_radius", "PROFILES", "check_params", "nback_table", "sweep_table", "claim_records",
            "planted_control", "rule_t1", "rule_t2", "rule_t3", "transition_point", "chance_abs_cos", "planted_controls",
-           "planted_hidden", "KS", "check_ks", "k_summary", "ksweep_table"]
+           "planted_hidden", "temporal_overlap", "KS", "check_ks", "k_summary", "ksweep_table"]

@@ -24,6 +24,19 @@ hidden states with the network's own labels, shape and noise in which the proper
 orthogonal across memory ages or superposed (the same value at two ages at cosine
 :data:`PLANTED_SUPERPOSED_COS`). The superposed one is the positive control: a measure that reads it below
 the near-orthogonality threshold cannot see temporal superposition.
+
+That measure is blind: whitening by the *total* covariance (which contains the codes themselves) maps
+linearly independent codes toward orthogonal ones, and the cross-group pairs are mostly pairs of different
+properties, so codes planted at cosine 0.6 across ages read near the orthogonal plant. Claim T3 therefore
+reads the **temporal overlap** (:func:`temporal_overlap`) instead: the signed mean cosine between the direction
+of one (property, value) at age a and at age b != a, with each direction a *partial* (multiple-regression)
+contrast -- the least-squares coefficient of its one-hot label in a fit of the states on every (property,
+age, value) label at once, so that the N-back matches (one object seen at two ages) do not leak one age's
+code into another's -- and measured after whitening by the *residual* (within-class) covariance, regularised
+by shrinkage (:data:`RESIDUAL_RIDGE`). The residual covariance holds only the noise, so whitening by it makes
+the estimation noise isotropic without touching the geometry of the codes. The same function runs on the
+two planted versions of every network (:func:`planted_controls`), which must read 0 and
+:data:`PLANTED_SUPERPOSED_COS`.
 """
 from __future__ import annotations
 
@@ -37,7 +50,8 @@ from .measures import angle_stats
 
 __all__ = ["DEFAULT_PROPERTIES", "DEFAULT_AGES", "NBACK_SOURCES", "NBACK_SEQUENCES", "MAX_COMPONENTS", "whiten", "age_directions", "direction_table",
            "nback_regime_table", "load_nback_recordings", "nback_table", "PLANTED_SUPERPOSED_COS",
-           "property_design", "planted_hidden", "planted_controls"]
+           "property_design", "planted_hidden", "planted_controls", "RESIDUAL_RIDGE", "partial_directions",
+           "residual_whitener", "temporal_overlap"]
 
 #: the code whose source is part of the bridge table's cache key
 NBACK_SOURCES = ("superposition/bridge.py", "superposition/measures.py")
@@ -49,20 +63,31 @@ NBACK_SEQUENCES = {"smoke": None, "quick": 300, "paper": 1000}
 MAX_COMPONENTS = 100
 #: cosine between the directions of one property value at two memory ages in the superposed planted control
 PLANTED_SUPERPOSED_COS = 0.6
+#: shrinkage of the residual covariance for :func:`residual_whitener`: Sigma + RESIDUAL_RIDGE * mean(eig) * I
+RESIDUAL_RIDGE = 0.1
 
 
 def whiten(hidden: np.ndarray, var_kept: float = 0.99, max_components: int = MAX_COMPONENTS) -> np.ndarray:
     """(B, T, H) -> (B, T, r): states centred per step, projected on the principal components that explain
-    ``var_kept`` of the variance (at most ``max_components``), each scaled to unit variance."""
+    ``var_kept`` of the variance (at most ``max_components``), each scaled to unit variance. (The components
+    come from the eigen-decomposition of the (H, H) second-moment matrix: the same as an SVD of the states,
+    several times faster for B T >> H.)"""
     B, T, H = hidden.shape
     h = hidden.astype(np.float64) - hidden.mean(axis=0, keepdims=True)
     X = h.reshape(-1, H)
-    _, sv, vt = np.linalg.svd(X, full_matrices=False)
-    var = sv ** 2
-    r = int(np.searchsorted(np.cumsum(var) / var.sum(), var_kept) + 1)
-    r = max(1, min(r, max_components, len(sv)))
-    Z = X @ vt[:r].T / (sv[:r] / np.sqrt(X.shape[0]))
+    lam, V = np.linalg.eigh(X.T @ X)
+    lam, V = np.clip(lam[::-1], 0.0, None), V[:, ::-1]                  # descending
+    r = int(np.searchsorted(np.cumsum(lam) / lam.sum(), var_kept) + 1)
+    r = max(1, min(r, max_components, int((lam > lam[0] * 1e-12).sum())))
+    Z = X @ V[:, :r] / np.sqrt(lam[:r] / X.shape[0])
     return Z.reshape(B, T, r)
+
+
+def _lstsq(Xc: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-norm least squares ``Y ~ Xc coef`` through the normal equations (pseudo-inverse of the small
+    (F, F) Gram matrix; the one-hot groups make it singular). Xc (n, F), Y (n, H) -> (coef (F, H), Gram)."""
+    G = Xc.T @ Xc
+    return np.linalg.pinv(G, rcond=1e-10, hermitian=True) @ (Xc.T @ Y), G
 DEFAULT_AGES = (0, 1, 2, 3)
 
 
@@ -189,6 +214,129 @@ def property_design(labels: dict, T: int, properties: Sequence[str], ages: Seque
     return np.stack(cols, axis=-1), names
 
 
+def partial_directions(hidden: np.ndarray, labels: dict, properties: Sequence[str] = DEFAULT_PROPERTIES,
+                       ages: Sequence[int] = DEFAULT_AGES, rows: np.ndarray | None = None, *,
+                       residual: bool = True, gram: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, Optional[np.ndarray], list[tuple[str, int, int]]]:
+    """Partial (multiple-regression) directions of every (property, age, value) and the residual covariance.
+
+    The states (centred per step) are fitted by least squares on the centred one-hot design of
+    :func:`property_design` (all properties and ages at once; minimum-norm solution, so the coefficients of
+    one (property, age) group are contrasts that sum to ~0 over its values). A direction is the coefficient
+    row of its label: the code of that value at that age with the other ages' labels held fixed, so a
+    correlation between ages in the labels (an N-back match) does not mix their codes.
+
+    Parameters
+    ----------
+    hidden : (B, T, H) hidden states (any units)
+    labels : property -> (B, T) int labels of the object shown at each step
+    rows : optional index of the sequences to use
+    residual : also return the residual covariance (else None)
+    gram : optional precomputed ``Y.T @ Y`` of the centred states of these rows (H, H), reused by callers
+        that fit several label sets to the same states
+
+    Returns
+    -------
+    (dirs, cov, names): dirs (H, F) one column per feature (units of ``hidden`` per label), cov (H, H) the
+    covariance of the fit's residual (``(Y'Y - coef' X'X coef) / n``, n = rows x T) or None, names
+    [(property, age, value)] of length F.
+    """
+    B, T, H = hidden.shape
+    rows = np.arange(B) if rows is None else np.asarray(rows)
+    missing = [p for p in properties if p not in labels]
+    if missing:
+        raise ConfigError(f"property={missing[0]!r} is not in the recording; allowed: {sorted(labels)}")
+    h = hidden[rows].astype(np.float64)
+    h = h - h.mean(axis=0, keepdims=True)
+    X, names = property_design({p: np.asarray(labels[p])[rows] for p in properties}, T, properties, ages)
+    Xc = (X - X.mean(axis=0, keepdims=True)).reshape(-1, X.shape[-1])
+    Y = h.reshape(-1, H)
+    coef, G = _lstsq(Xc, Y)
+    cov = None
+    if residual:
+        YY = Y.T @ Y if gram is None else gram
+        cov = (YY - coef.T @ G @ coef) / Y.shape[0]
+    return coef.T, cov, names
+
+
+def residual_whitener(cov: np.ndarray, ridge: float = RESIDUAL_RIDGE) -> np.ndarray:
+    """(H, H) matrix M with ``M.T @ d`` the direction ``d`` whitened by the regularised residual covariance.
+
+    ``cov`` (H, H): the residual (within-class) covariance (:func:`partial_directions`); eigen-decomposition
+    ``V diag(lam) V.T``; ``M = V diag(1 / sqrt(lam + ridge * mean(lam)))``. The shrinkage (ridge 0.1: every
+    eigenvalue is raised by a tenth of the mean one) keeps the near-empty directions of saturated units from
+    dominating; ridge -> inf gives back the raw geometry."""
+    if not ridge >= 0:
+        raise ConfigError(f"ridge={ridge!r} must be >= 0")
+    lam, V = np.linalg.eigh(np.asarray(cov, float))
+    lam = np.clip(lam, 0.0, None)
+    return V / np.sqrt(lam + max(ridge * lam.mean(), 1e-12))
+
+
+def _temporal_pairs(names) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index pairs (i, j) of temporal pairs (same property and value, different ages) and their age gaps."""
+    pv = np.array([f"{p}|{v}" for p, _, v in names])
+    ag = np.array([a for _, a, _ in names])
+    iu, ju = np.triu_indices(len(names), 1)
+    keep = (pv[iu] == pv[ju]) & (ag[iu] != ag[ju])
+    return iu[keep], ju[keep], np.abs(ag[iu] - ag[ju])[keep]
+
+
+def _unit(Z: np.ndarray) -> np.ndarray:
+    return Z / np.maximum(np.linalg.norm(Z, axis=0, keepdims=True), 1e-12)
+
+
+def temporal_overlap(hidden: np.ndarray, labels: dict, *, properties=DEFAULT_PROPERTIES, ages=DEFAULT_AGES,
+                     seed: int = 0, ridge: float = RESIDUAL_RIDGE, null: bool = True) -> dict:
+    """Temporal overlap of one network: how much one property value shares its direction across memory ages.
+
+    Directions: :func:`partial_directions`, whitened by :func:`residual_whitener` (a cosine in the metric of the
+    network's own noise). Pairs: same property and value, different ages (for 2 properties x 4 values x 4
+    ages: 48 pairs).
+
+    Returns a dict of floats: ``temporal_cos`` the signed mean cosine of the temporal pairs (the statistic of
+    T3; codes planted at cosine c read c), ``temporal_abs_cos`` their mean |cos| (biased upward by the
+    estimation noise), ``temporal_cos_raw`` the signed mean without whitening, ``temporal_gap1`` ..
+    ``temporal_gap3`` the signed mean per age gap |a - b|,
+    ``temporal_reliability`` the median cosine between the whitened directions fitted on two halves of the
+    sequences, ``temporal_null`` the signed mean with the labels permuted across sequences (with ``null``;
+    not a floor: the permuted labels keep their N-back correlations between ages), ``n_temporal_pairs``.
+    """
+    rng = np.random.default_rng(seed)
+    B, _, H = hidden.shape
+    Y = (hidden.astype(np.float64) - hidden.mean(axis=0, keepdims=True)).reshape(-1, H)
+    gram = Y.T @ Y                                        # shared by the fit and the permutation null
+    del Y
+    dirs, cov, names = partial_directions(hidden, labels, properties, ages, gram=gram)
+    M = residual_whitener(cov, ridge)
+    U = _unit(M.T @ dirs)
+    i, j, gap = _temporal_pairs(names)
+    c = (U[:, i] * U[:, j]).sum(axis=0)
+    out = dict(temporal_cos=float(c.mean()) if c.size else np.nan,
+               temporal_abs_cos=float(np.abs(c).mean()) if c.size else np.nan, n_temporal_pairs=int(c.size))
+    R = _unit(dirs)                                   # the same pairs without whitening (ridge -> inf)
+    out["temporal_cos_raw"] = float((R[:, i] * R[:, j]).sum(axis=0).mean()) if i.size else np.nan
+    for g in range(1, 4):
+        out[f"temporal_gap{g}"] = float(c[gap == g].mean()) if (gap == g).any() else np.nan
+    perm = rng.permutation(B)
+    d1, _, n1 = partial_directions(hidden, labels, properties, ages, rows=perm[: B // 2], residual=False)
+    d2, _, n2 = partial_directions(hidden, labels, properties, ages, rows=perm[B // 2:], residual=False)
+    if n1 == n2 == names:
+        out["temporal_reliability"] = float(np.median((_unit(M.T @ d1) * _unit(M.T @ d2)).sum(axis=0)))
+    else:                                       # a value missing from one half: compare the common features
+        common = [x for x in n1 if x in set(n2)]
+        a = _unit(M.T @ d1[:, [n1.index(x) for x in common]])
+        b = _unit(M.T @ d2[:, [n2.index(x) for x in common]])
+        out["temporal_reliability"] = float(np.median((a * b).sum(axis=0)))
+    if null:
+        shuffled = dict(labels, **{p: np.asarray(labels[p])[rng.permutation(B)] for p in properties})
+        dn, cn, nn = partial_directions(hidden, shuffled, properties, ages, gram=gram)
+        Un = _unit(residual_whitener(cn, ridge).T @ dn)
+        i, j, _ = _temporal_pairs(nn)
+        out["temporal_null"] = float((Un[:, i] * Un[:, j]).sum(axis=0).mean()) if i.size else np.nan
+    return out
+
+
 def planted_hidden(hidden: np.ndarray, labels: dict, cos: float, *, properties=DEFAULT_PROPERTIES,
                    ages=DEFAULT_AGES, seed: int = 0) -> tuple[np.ndarray, float]:
     """Synthetic hidden states shaped like ``hidden`` with a planted geometry of the property codes.
@@ -221,7 +369,7 @@ def planted_hidden(hidden: np.ndarray, labels: dict, cos: float, *, properties=D
     h = hidden.astype(np.float64) - hidden.mean(axis=0, keepdims=True)
     X, names = property_design(labels, T, properties, ages)
     Xc = (X - X.mean(axis=0, keepdims=True)).reshape(-1, X.shape[-1])
-    coef, *_ = np.linalg.lstsq(Xc, h.reshape(-1, H), rcond=None)
+    coef, _ = _lstsq(Xc, h.reshape(-1, H))
     fit = (Xc @ coef).reshape(B, T, H)
     resid = h - fit
     total, signal = h.var(axis=0).sum(), fit.var(axis=0).sum()
@@ -248,19 +396,27 @@ def planted_hidden(hidden: np.ndarray, labels: dict, cos: float, *, properties=D
 
 
 def planted_controls(hidden: np.ndarray, labels: dict, *, properties=DEFAULT_PROPERTIES, ages=DEFAULT_AGES,
-                     seed: int = 0, cos: float = PLANTED_SUPERPOSED_COS, whitened: bool = True) -> dict:
+                     seed: int = 0, cos: float = PLANTED_SUPERPOSED_COS, whitened: bool = True,
+                     raw: bool = True) -> dict:
     """The bridge's statistics (:func:`direction_table`, same code) on two planted versions of one network's
     states (:func:`planted_hidden`): ``orth_*`` with the ages orthogonal (cos 0), ``pos_*`` with the ages
     superposed at cosine ``cos``. Returns ``orth_mean_abs_cos``, ``orth_temporal_mean_cos``,
-    ``pos_mean_abs_cos``, ``pos_temporal_mean_cos`` (with ``whitened`` also their raw-space
+    ``pos_mean_abs_cos``, ``pos_temporal_mean_cos`` (with ``whitened`` and ``raw`` also their raw-space
     ``{orth,pos}_raw_mean_abs_cos`` and ``{orth,pos}_raw_temporal_mean_cos``), ``planted_cos`` and
-    ``signal_fraction`` (the share of the network's variance the labels explain; the codes' share)."""
+    ``signal_fraction`` (the share of the network's variance the labels explain; the codes' share), and the
+    temporal overlap of each plant (:func:`temporal_overlap`): ``{orth,pos}_temporal_cos``,
+    ``{orth,pos}_temporal_abs_cos``, ``{orth,pos}_temporal_reliability``."""
     out = dict(planted_cos=float(cos))
     for tag, c in (("orth", 0.0), ("pos", cos)):
         z, frac = planted_hidden(hidden, labels, c, properties=properties, ages=ages, seed=seed + 1)
-        t = direction_table(z, labels, properties=properties, ages=ages, seed=seed, whitened=whitened)
+        o = temporal_overlap(z, labels, properties=properties, ages=ages, seed=seed, null=False)
+        out.update({f"{tag}_{k}": o[k] for k in ("temporal_cos", "temporal_abs_cos", "temporal_reliability")})
+        if whitened and not raw:                 # the whitened statistics only (the bridge table's case)
+            t = direction_table(whiten(z), labels, properties=properties, ages=ages, seed=seed, whitened=False)
+        else:
+            t = direction_table(z, labels, properties=properties, ages=ages, seed=seed, whitened=whitened)
         out.update({f"{tag}_mean_abs_cos": t["mean_abs_cos"], f"{tag}_temporal_mean_cos": t["temporal_mean_cos"]})
-        if whitened:
+        if whitened and raw:
             out.update({f"{tag}_raw_mean_abs_cos": t["raw_mean_abs_cos"],
                         f"{tag}_raw_temporal_mean_cos": t["raw_temporal_mean_cos"]})
         out["signal_fraction"] = frac
@@ -277,8 +433,8 @@ def nback_regime_table(recordings: dict, *, properties=DEFAULT_PROPERTIES, ages=
 
     Returns
     -------
-    (summary, histograms): one row per network (core, seed, the statistics of :func:`direction_table` and
-    the planted controls of :func:`planted_controls`), and its cross-group cosine histogram (``bin_lo``, ``bin_hi``, ``count``).
+    (summary, histograms): one row per network (core, seed, the statistics of :func:`direction_table`, the
+    temporal overlap of :func:`temporal_overlap` and the planted controls of :func:`planted_controls`), and its cross-group cosine histogram (``bin_lo``, ``bin_hi``, ``count``).
     """
     from .measures import COS_BINS
 
@@ -286,7 +442,9 @@ def nback_regime_table(recordings: dict, *, properties=DEFAULT_PROPERTIES, ages=
     for (core, seed), rec in recordings.items():
         t = direction_table(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed))
         cos = t.pop("cos")
-        t.update(planted_controls(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed)))
+        t.update(temporal_overlap(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed)))
+        t.update(planted_controls(rec.hidden, rec.labels, properties=properties, ages=ages, seed=int(seed),
+                                  raw=False))
         rows.append(dict(core=core, seed=int(seed), **t))
         counts, _ = np.histogram(np.clip(cos, -1, 1), bins=COS_BINS)
         hist += [dict(core=core, seed=int(seed), bin_lo=float(lo), bin_hi=float(hi), count=int(c))
