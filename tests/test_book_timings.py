@@ -63,3 +63,17 @@ def test_html_is_rebuilt_only_when_an_input_changed(tmp_path):
     assert html_fresh(tmp_path)
     (tmp_path / "book" / "_executed" / "01_stimuli.ipynb").write_text("re-executed")
     assert not html_fresh(tmp_path)
+
+
+def test_a_cold_build_starts_the_slowest_pages_first(tmp_path):
+    """Without timings of its own, a stage starts the pages of COLD_FIRST first (in that order); with timings,
+    the measured times decide."""
+    from wmnb.book.chapters import COLD_FIRST
+    from wmnb.book.executor import _longest_first
+
+    stage0 = book.stages(book.CHAPTERS)[0]
+    order = [r.page for r in _longest_first(stage0, tmp_path)]
+    assert order[0].startswith(COLD_FIRST[0]) and sorted(order) == sorted(r.page for r in stage0)
+    assert all(any(p.startswith(c) for p in order[:len(COLD_FIRST)]) for c in COLD_FIRST)
+    book.record_time(tmp_path, "01_stimuli", "quick", 1e4)
+    assert _longest_first(stage0, tmp_path)[0].page == "01_stimuli"

@@ -73,6 +73,13 @@ CHAPTERS: list[ChapterRun] = [
 ]
 
 
+#: page prefixes of the slowest pages of the last measured cold quick build (2 cores; see the reproducibility
+#: page), slowest first: a build with no timings of its own starts them first, so that no long page is left
+#: running alone at the end of its stage
+COLD_FIRST = ("14_procedural", "07_orthogonalization__rnn", "07_orthogonalization__gru", "02_perception",
+              "13_superposition", "05_task_relevance", "08_memory_dynamics__rnn", "11_attention")
+
+
 def select(chapters: list[str] | None) -> list[ChapterRun]:
     """The runs whose page or chapter stem starts with one of ``chapters`` (all when None)."""
     if not chapters:

@@ -29,7 +29,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..errors import check_choice, check_int
-from .chapters import CHAPTERS, PROFILES, ChapterRun, select
+from .chapters import CHAPTERS, COLD_FIRST, PROFILES, ChapterRun, select
 from .paths import BOOK_DIR, BUILD_ROOT_ENV, EXECUTED_DIR, NBVAL_DIR, ROOT
 from .timings import TIMINGS, record_time, record_training, record_wall, timings_markdown
 
@@ -278,12 +278,16 @@ _timings_lock = threading.Lock()
 
 
 def _longest_first(group: list[ChapterRun], out_dir: Path) -> list[ChapterRun]:
-    """The runs of one stage, those that took longest last time first (unknown ones keep their place after
-    them): two workers then finish together instead of one waiting on a long chapter started last."""
+    """The runs of one stage, those that took longest last time first: two workers then finish together
+    instead of one waiting on a long chapter started last. Runs this build never timed follow, those of
+    :data:`~.chapters.COLD_FIRST` first (the slowest of a measured cold build), the others in declared order."""
     path = out_dir / TIMINGS
     data = json.loads(path.read_text()) if path.is_file() else {}
     known = sorted((r for r in group if r.page in data), key=lambda r: -data[r.page]["seconds"])
-    return known + [r for r in group if r.page not in data]
+
+    def hint(r: ChapterRun) -> int:
+        return next((i for i, p in enumerate(COLD_FIRST) if r.page.startswith(p)), len(COLD_FIRST))
+    return known + sorted((r for r in group if r.page not in data), key=hint)
 
 
 def _describe_failure(exc: Exception) -> str:
