@@ -15,5 +15,5 @@ from .timings import TIMINGS, record_time, record_training, record_wall, timings
 
 __all__ = ["CHAPTERS", "CORE_TITLES", "PROFILES", "ChapterRun", "select", "ROOT", "BOOK_DIR", "EXECUTED_DIR",
            "NBVAL_DIR", "BUILD_ROOT_ENV", "build_root", "artefact_path", "run_fingerprint", "is_fresh",
-           "execute_run", "execute", "default_jobs", "stages", "pretrain", "build_html", "build", "shadow_root", "check", "refresh_nbval", "TIMINGS",
-           "record_time", "record_training", "record_wall", "timings_markdown"]
+           "execute_run", "execute", "default_jobs", "stages", "pretrain", "build_html", "build", "shadow_root",
+           "check", "refresh_nbval", "TIMINGS", "record_time", "record_training", "record_wall", "timings_markdown"]

@@ -69,6 +69,8 @@ def timings_markdown(out_dir: Path) -> str:
                      f"stage included) | {wall['profile']} | {wall['when']} | **{wall['seconds'] / 60:.1f} min** |")
     if tr and tr["runs"]:
         secs = sorted(tr["runs"].values())
-        lines += ["", f"Training times of the {len(secs)} runs of that stage (one torch thread each): median "
+        how = ("one at a time on all of torch's threads" if tr["jobs"] == 1
+               else f"{tr['jobs']} at a time, one torch thread each")
+        lines += ["", f"Training times of the {len(secs)} runs of that stage ({how}): median "
                   f"{secs[len(secs) // 2]:.0f} s, longest {secs[-1]:.0f} s ({max(tr['runs'], key=tr['runs'].get)})."]
     return "\n".join(lines) + "\n"
