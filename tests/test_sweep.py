@@ -281,3 +281,24 @@ def test_killed_local_worker_is_picked_up_by_the_next_run(tmp_cache, tmp_path, m
     assert entry.complete(verify=True) and not list(entry.dir.glob("resume*"))
     trains = [e for e in _events(log) if e["key"] == item.key and e["event"] == "train"]
     assert [e["resume"] for e in trains] == [False, True]  # the second worker resumed the killed one's checkpoint
+
+
+def test_book_training_stage_trains_what_stale_pages_need_once(tmp_cache, tmp_path, monkeypatch):
+    """`make book`'s training stage (wmnb.book.pretrain) trains exactly the plan's runs of the pages given, records
+    their times, and trains nothing the second time."""
+    from wmnb.book import TIMINGS, pretrain
+
+    log = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(RUN_LOG_ENV, str(log))
+    monkeypatch.setenv("WMNB_CACHE", str(tmp_cache))
+    out_dir = tmp_path / "book" / "_executed"
+    out_dir.mkdir(parents=True)
+    pages = select(["04_behaviour"])
+    pretrain(pages, "smoke", out_dir)
+    planned = sorted(it.key for it in sweep.plan("smoke", ["04_behaviour"], cache_dir=tmp_cache))
+    trained = sorted(e["key"] for e in _events(log) if e["event"] == "train")
+    assert trained == planned and len(planned) == 2
+    stage = json.loads((out_dir / TIMINGS).read_text())["_training"]
+    assert stage["jobs"] == 1 and len(stage["runs"]) == 2 and all(s > 0 for s in stage["runs"].values())
+    pretrain(pages, "smoke", out_dir)
+    assert sorted(e["key"] for e in _events(log) if e["event"] == "train") == planned  # nothing retrained

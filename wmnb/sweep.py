@@ -100,8 +100,15 @@ class SweepResult:
 # ---------------------------------------------------------------------------------------------------------
 # the plan
 # ---------------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=2)  # a book build trains dozens of runs in one process on the same world
 def _world(source: str, shapenet_root, profile: str, cache_dir, progress: bool = False):
+    from .cache import default_cache_dir
+
+    # memoised per resolved cache root: a book build trains dozens of runs in one process on the same world
+    return _world_in(source, shapenet_root, profile, str(Path(cache_dir or default_cache_dir()).resolve()), progress)
+
+
+@functools.lru_cache(maxsize=2)
+def _world_in(source: str, shapenet_root, profile: str, cache_dir: str, progress: bool):
     from . import pipeline
     from .params import check
 
