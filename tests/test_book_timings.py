@@ -77,3 +77,14 @@ def test_a_cold_build_starts_the_slowest_pages_first(tmp_path):
     assert all(any(p.startswith(c) for p in order[:len(COLD_FIRST)]) for c in COLD_FIRST)
     book.record_time(tmp_path, "01_stimuli", "quick", 1e4)
     assert _longest_first(stage0, tmp_path)[0].page == "01_stimuli"
+
+
+def test_bad_jobs_fail_before_any_work(tmp_path):
+    import pytest
+
+    from wmnb.errors import ConfigError
+
+    for kw, name in ((dict(jobs=0), "jobs"), (dict(train_jobs=0), "train_jobs")):
+        with pytest.raises(ConfigError, match=name):
+            book.execute(["01"], "smoke", out_dir=tmp_path / "book" / "_executed", **kw)
+    assert not (tmp_path / "book").exists()  # nothing was written
