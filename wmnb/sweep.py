@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .errors import ConfigError, check_choice, check_int
+from .runplan import RunRequest
 
 __all__ = ["PlannedRun", "SweepResult", "EXECUTORS", "plan", "plan_table", "train_one", "run", "make_executor",
            "slurm_parameters", "sbatch_text", "parse_time", "local_gpu_parameters", "refresh"]
@@ -64,16 +65,15 @@ class PlannedRun:
     def cached(self) -> bool:
         return self.status == "cached"
 
+    @property
+    def request(self) -> RunRequest:
+        """The chapter's request this run trains (its training arguments without the world)."""
+        return RunRequest(self.scenario, self.core, int(self.seed), self.feature, self.readout, self.attention,
+                          self.gate)
+
     def train_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`wmnb.pipeline.train_config` (with ``profile``)."""
-        kw: dict[str, Any] = dict(scenario=self.scenario, core=self.core, seed=int(self.seed), profile=self.profile)
-        if self.feature is not None:
-            kw["feature"] = self.feature
-        for name, default in (("readout", "spatial"), ("attention", "none"), ("gate", "none")):
-            if getattr(self, name) != default:
-                kw[name] = getattr(self, name)
-        kw.update(dict(self.overrides))
-        return kw
+        return {**self.request.train_kwargs(), "profile": self.profile, **dict(self.overrides)}
 
     def label(self) -> str:
         head = f"{self.scenario}-{self.feature}" if self.feature else self.scenario
