@@ -158,6 +158,7 @@ def test_lstm_attention_recording(stim, tmp_path):
     (dict(milestones=(10, 5)), ["milestones"]),
     (dict(model=ModelConfig(), device="tpu"), ["device", "tpu"]),
     (dict(threads=0), ["threads", "0"]),
+    (dict(precision="fp16"), ["precision", "fp16", "bf16"]),
 ])
 def test_bad_train_config_fails_fast(kwargs, words):
     t = time.perf_counter()
@@ -187,3 +188,36 @@ def test_threads_are_not_hashed_and_are_restored(stim, tmp_path):
     assert torch.get_num_threads() == before
     if run.info["device"] == "cpu":
         assert run.info["threads"] == 1
+
+
+def test_precision_auto_follows_the_hardware_and_fp32_keeps_old_keys(stim, monkeypatch):
+    import wmnb.training as tr
+    from wmnb.training import run_key
+    monkeypatch.setattr(tr, "native_bf16", lambda device="auto": True)
+    assert TrainConfig(precision="auto", **TINY).precision == "bf16"
+    assert TrainConfig(profile="quick").precision == "bf16"
+    monkeypatch.setattr(tr, "native_bf16", lambda device="auto": False)
+    assert TrainConfig(profile="quick").precision == "fp32"
+    fp32 = TrainConfig(scenario="STSF", feature="location", precision="fp32", **TINY)
+    bf16 = TrainConfig(scenario="STSF", feature="location", precision="bf16", **TINY)
+    assert "precision" not in fp32.hash_fields()  # keys of runs cached before the field existed are kept
+    assert run_key(stim, stim, fp32) != run_key(stim, stim, bf16)
+    old = fp32.to_dict()
+    del old["precision"]  # an info.json written before the field existed
+    assert TrainConfig.from_dict(old) == fp32
+    assert TrainConfig.from_dict(bf16.to_dict()) == bf16
+
+
+def test_bf16_training_learns_like_fp32_and_keeps_float32_weights(stim, tmp_path):
+    acc = {}
+    for prec in ("fp32", "bf16"):
+        cfg = TrainConfig(tasks=(("location", 1),), profile="smoke", steps=200, batch_size=64, lr=3e-3,
+                          eval_every=50, n_eval_per_condition=64, precision=prec,
+                          model=ModelConfig(hidden_size=64, embedding_dim=64, pca_channels=16, projection_channels=8))
+        run = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
+        assert run.info["config"]["precision"] == prec
+        assert all(v.dtype == torch.float32 for v in run.model().state_dict().values() if v.is_floating_point())
+        m = run.metrics
+        acc[prec] = float(m[(m.feature == "all") & (m.split == "novel_angle")].accuracy.iloc[0])
+    assert acc["bf16"] > 0.65 and acc["fp32"] > 0.65, acc  # chance is 0.5
+    assert abs(acc["bf16"] - acc["fp32"]) < 0.1, acc

@@ -47,7 +47,8 @@ from wmnb.errors import ConfigError, check_choice, check_float, check_int
 from wmnb.models import ModelConfig, WMModel
 from wmnb.tasks import FEATURES, SCENARIOS, NBackTrials, TrialStream, scenario_conditions
 
-__all__ = ["PROFILES", "TrainConfig", "Run", "train", "load_run", "evaluate", "masked_loss", "resolve_device"]
+__all__ = ["PROFILES", "PRECISIONS", "native_bf16", "TrainConfig", "Run", "train", "load_run", "evaluate",
+           "masked_loss", "resolve_device"]
 
 #: bump when training semantics change (invalidates cached runs)
 TRAINING_VERSION = "4"
@@ -58,18 +59,42 @@ EVAL_SPLITS = ("train", "novel_angle", "novel_identity")
 PROFILES: dict[str, dict[str, Any]] = {
     # tiny, seconds: tests and nbval only, never a result
     "smoke": dict(steps=60, batch_size=36, lr=3e-3, milestones=(), gamma=0.1, eval_every=20,
-                  n_eval_per_condition=16, checkpoint_every=20,
+                  n_eval_per_condition=16, checkpoint_every=20, precision="fp32",
                   model=dict(hidden_size=64, embedding_dim=64, pca_channels=16, projection_channels=8)),
-    # CPU, about 2 minutes per run: the book's default. Measured (EfficientNet-Lite0, debian, K=12, MTMF):
+    # CPU, under a minute per run on 2 cores: the book's default. Measured (EfficientNet-Lite0, debian, K=12, MTMF):
     # GRU 0.98-0.99 novel-angle masked accuracy, every task > 0.95 on novel angle (see book chapter 4).
+    # precision "auto": bf16 autocast where the hardware multiplies bf16 natively (a run 1.6x faster on the book's
+    # 2-core AVX512-BF16 machine: benchmarks/bench_time_to_accuracy.py), fp32 elsewhere.
     "quick": dict(steps=2000, batch_size=128, lr=1e-3, milestones=(1400, 1800), gamma=0.2, eval_every=100,
-                  n_eval_per_condition=100, checkpoint_every=200,
+                  n_eval_per_condition=100, checkpoint_every=200, precision="auto",
                   model=dict(hidden_size=None, embedding_dim=128, pca_channels=32, projection_channels=32)),
     # the paper's scale (GPU): hidden 256 (GRU/LSTM) / 512 (RNN), batch 256, AdamW lr 3e-5, step decay 0.1
     "paper": dict(steps=60000, batch_size=256, lr=3e-5, milestones=(40000, 50000), gamma=0.1,
-                  eval_every=1000, n_eval_per_condition=400, checkpoint_every=2000,
+                  eval_every=1000, n_eval_per_condition=400, checkpoint_every=2000, precision="fp32",
                   model=dict(hidden_size=None, embedding_dim=None, pca_channels=64, projection_channels=32)),
 }
+
+
+#: training arithmetic (:attr:`TrainConfig.precision`)
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def native_bf16(device: str = "auto") -> bool:
+    """Whether ``device`` multiplies bfloat16 natively (so bf16 autocast is faster there, not emulated).
+
+    CUDA: compute capability >= 8 (Ampere and later). CPU: the AVX512-BF16 or AMX-BF16 instructions, read from
+    ``/proc/cpuinfo`` (Linux; False elsewhere).
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return torch.cuda.get_device_capability(dev)[0] >= 8
+    if dev.type != "cpu":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
 
 
 def resolve_device(device: str) -> torch.device:
@@ -119,6 +144,12 @@ class TrainConfig:
     seed : int
     device : str
         "auto" (CUDA if available), "cpu", "cuda", ... Not part of the run's hash.
+    precision : {"auto", "fp32", "bf16"} or None
+        Arithmetic of the training steps: "fp32", or "bf16" (``torch.autocast``: matrix products in bfloat16
+        with float32 weights, optimizer and loss). "auto" resolves, on construction, to "bf16" where the
+        device multiplies bfloat16 natively (a CPU with AVX512-BF16 or AMX, a CUDA GPU of compute capability
+        >= 8) and to "fp32" elsewhere, so the resolved value depends on the machine. Part of the run's hash
+        (a bf16 run is another network); evaluation, recordings and analyses always run in float32.
     threads : int or None
         CPU threads torch uses while this run trains (restored afterwards); None = the profile's value,
         and if that is None too, torch's current setting. Not part of the run's hash (results can differ
@@ -148,6 +179,7 @@ class TrainConfig:
     device: str = "auto"
     profile: str = "quick"
     threads: Optional[int] = None
+    precision: Optional[str] = None
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -203,6 +235,9 @@ class TrainConfig:
             raise ConfigError(f"device={self.device!r} is not allowed; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
         if self.threads is not None:
             set_("threads", check_int("threads", self.threads, low=1))
+        check_choice("precision", self.precision, list(PRECISIONS))
+        if self.precision == "auto":
+            set_("precision", "bf16" if native_bf16(self.device) else "fp32")
 
     @property
     def conditions(self):
@@ -212,8 +247,11 @@ class TrainConfig:
         return scenario_conditions(self.scenario, self.feature)
 
     def hash_fields(self) -> dict:
-        """The fields that define the run (everything but ``device`` and ``threads``)."""
+        """The fields that define the run (everything but ``device`` and ``threads``; ``precision`` only when
+        it is not "fp32", so runs cached before the field existed keep their keys)."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("device", "threads")}
+        if d["precision"] == "fp32":
+            del d["precision"]
         return d
 
     def to_dict(self) -> dict:
@@ -228,6 +266,7 @@ class TrainConfig:
         d["eval_splits"] = tuple(d["eval_splits"])
         if d.get("tasks") is not None:
             d["tasks"] = tuple(tuple(t) for t in d["tasks"])
+        d.setdefault("precision", "fp32")  # runs recorded before the field existed trained in float32
         return cls(**d)
 
 
@@ -679,8 +718,10 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
             while step < config.steps:
                 batch = stream.sample_batch(rng, config.batch_size)
                 x, tv, y, ex = _to_tensors(batch, device)
-                out = model(x, tv)
-                loss = masked_loss(out.logits, y, ex, config.no_action_weight)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16"):
+                    out = model(x, tv)
+                logits = out.logits.float()
+                loss = masked_loss(logits, y, ex, config.no_action_weight)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.grad_clip > 0:
@@ -692,7 +733,7 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                     if not np.isfinite(float(loss)):
                         _fail_non_finite(entry, f"the training loss is non-finite ({float(loss)}) at step {step}")
                     run_loss += float(loss)
-                    pred = out.logits.argmax(-1)
+                    pred = logits.argmax(-1)
                     run_correct += int(((pred == y) & ex).sum())
                     run_count += int(ex.sum())
                     run_batches += 1
