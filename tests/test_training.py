@@ -208,6 +208,15 @@ def test_precision_auto_follows_the_hardware_and_fp32_keeps_old_keys(stim, monke
     assert TrainConfig.from_dict(bf16.to_dict()) == bf16
 
 
+def test_native_bf16_answers_for_any_device():
+    from wmnb.training import native_bf16
+    assert isinstance(native_bf16("cpu"), bool)
+    assert native_bf16("mps") is False
+    if not torch.cuda.is_available():  # asking is not an error; training on it is (when it starts)
+        assert native_bf16("cuda") is False
+        assert TrainConfig(device="cuda").precision == "fp32"
+
+
 def test_bf16_training_learns_like_fp32_and_keeps_float32_weights(stim, tmp_path):
     acc = {}
     for prec in ("fp32", "bf16"):

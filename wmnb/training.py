@@ -86,8 +86,8 @@ def native_bf16(device: str = "auto") -> bool:
     ``/proc/cpuinfo`` (Linux; False elsewhere).
     """
     dev = resolve_device(device)
-    if dev.type == "cuda":
-        return torch.cuda.get_device_capability(dev)[0] >= 8
+    if dev.type == "cuda":  # a CUDA device asked for on a machine without one fails later, when training starts
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(dev)[0] >= 8
     if dev.type != "cpu":
         return False
     try:
