@@ -260,6 +260,12 @@ def test_claims_from_planted_accuracy_tables():
     tab = at.reference_table(summ)
     assert tab.loc[("MTMF", "avgpool baseline"), "reference: train"] == "88.64"
     assert tab.loc[("MTMF", "spatial baseline"), "reference: train"] == "—"
+    # three seeds, one failed: the t interval of the mean reaches past 100 %, the table cuts it there
+    failed = acc.copy()
+    sel = (failed.arm == "task_attention") & (failed.feature == "all")
+    failed.loc[sel, "accuracy"] = np.where(failed.loc[sel, "seed"] == 0, 0.6, 0.99)
+    row = at.reference_table(at.accuracy_summary(failed)).loc[("MTMF", "task attention"), "ours: novel angle"]
+    assert row.startswith("86.0 [") and row.endswith(", 100.0]"), row
 
 
 def test_chapter_parameters_are_known_to_the_book_wide_check():

@@ -194,10 +194,12 @@ def accuracy_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fmt(m, lo, hi) -> str:
+    """Accuracy (fraction) as "mean [lo, hi]" in %. A t interval over a few seeds, one of which failed to learn,
+    can reach past 0 or 100 %; its bounds are cut there, since no accuracy lies beyond them."""
     if not np.isfinite(m):
         return "—"
     if np.isfinite(lo) and np.isfinite(hi):
-        return f"{100 * m:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+        return f"{100 * m:.1f} [{100 * max(lo, 0.0):.1f}, {100 * min(hi, 1.0):.1f}]"
     return f"{100 * m:.1f}"
 
 
