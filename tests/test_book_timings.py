@@ -88,3 +88,15 @@ def test_bad_jobs_fail_before_any_work(tmp_path):
         with pytest.raises(ConfigError, match=name):
             book.execute(["01"], "smoke", out_dir=tmp_path / "book" / "_executed", **kw)
     assert not (tmp_path / "book").exists()  # nothing was written
+
+
+def test_choosing_the_training_precision_re_executes_the_pages(monkeypatch):
+    """WMNB_PRECISION changes which runs a page reads, so an executed page is stale when it changes."""
+    from wmnb.book.executor import run_fingerprint
+
+    run = book.CHAPTERS[0]
+    monkeypatch.delenv("WMNB_PRECISION", raising=False)
+    base = run_fingerprint(run, "quick")
+    assert run_fingerprint(run, "quick") == base
+    monkeypatch.setenv("WMNB_PRECISION", "fp32")
+    assert run_fingerprint(run, "quick") != base

@@ -198,6 +198,13 @@ def test_precision_auto_follows_the_hardware_and_fp32_keeps_old_keys(stim, monke
     assert TrainConfig(profile="quick").precision == "bf16"
     monkeypatch.setattr(tr, "native_bf16", lambda device="auto": False)
     assert TrainConfig(profile="quick").precision == "fp32"
+    monkeypatch.setenv("WMNB_PRECISION", "bf16")  # the user's choice beats the hardware's
+    assert TrainConfig(profile="quick").precision == "bf16"
+    assert TrainConfig(profile="smoke").precision == "fp32"  # an explicit precision is never overridden
+    monkeypatch.setenv("WMNB_PRECISION", "half")
+    with pytest.raises(ConfigError, match="WMNB_PRECISION.*half"):
+        TrainConfig(profile="quick")
+    monkeypatch.delenv("WMNB_PRECISION")
     fp32 = TrainConfig(scenario="STSF", feature="location", precision="fp32", **TINY)
     bf16 = TrainConfig(scenario="STSF", feature="location", precision="bf16", **TINY)
     assert "precision" not in fp32.hash_fields()  # keys of runs cached before the field existed are kept

@@ -148,7 +148,8 @@ class TrainConfig:
         Arithmetic of the training steps: "fp32", or "bf16" (``torch.autocast``: matrix products in bfloat16
         with float32 weights, optimizer and loss). "auto" resolves, on construction, to "bf16" where the
         device multiplies bfloat16 natively (a CPU with AVX512-BF16 or AMX, a CUDA GPU of compute capability
-        >= 8) and to "fp32" elsewhere, so the resolved value depends on the machine. Part of the run's hash
+        >= 8) and to "fp32" elsewhere, so the resolved value depends on the machine, unless the environment
+        variable ``WMNB_PRECISION`` ("fp32" or "bf16") says which. Part of the run's hash
         (a bf16 run is another network); evaluation, recordings and analyses always run in float32.
     threads : int or None
         CPU threads torch uses while this run trains (restored afterwards); None = the profile's value,
@@ -237,7 +238,10 @@ class TrainConfig:
             set_("threads", check_int("threads", self.threads, low=1))
         check_choice("precision", self.precision, list(PRECISIONS))
         if self.precision == "auto":
-            set_("precision", "bf16" if native_bf16(self.device) else "fp32")
+            forced = os.environ.get("WMNB_PRECISION")
+            if forced:
+                check_choice("WMNB_PRECISION", forced, ["fp32", "bf16"])
+            set_("precision", forced or ("bf16" if native_bf16(self.device) else "fp32"))
 
     @property
     def conditions(self):

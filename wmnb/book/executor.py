@@ -41,14 +41,15 @@ def _package_version() -> str:
 
 
 def run_fingerprint(run: ChapterRun, profile: str) -> str:
-    """sha256 of everything that determines a run's output: source text, parameters, package version, profile.
+    """sha256 of everything that determines a run's output: source text, parameters, package version, profile,
+    and ``$WMNB_PRECISION`` (the training arithmetic a user chose, :class:`wmnb.training.TrainConfig`).
 
     The package's own source files are included too, so a change in the code a chapter calls re-executes it.
     """
     h = hashlib.sha256()
     h.update((ROOT / run.source).read_bytes())
-    h.update(json.dumps({"p": run.parameters, "profile": profile, "v": _package_version()},
-                        sort_keys=True).encode())
+    h.update(json.dumps({"p": run.parameters, "profile": profile, "v": _package_version(),
+                         "precision": os.environ.get("WMNB_PRECISION", "")}, sort_keys=True).encode())
     for p in sorted((ROOT / "wmnb").rglob("*")):
         if p.is_file() and p.suffix in {".py", ".json"}:
             h.update(p.relative_to(ROOT).as_posix().encode())
