@@ -268,6 +268,22 @@ def test_claims_from_planted_accuracy_tables():
     assert row.startswith("86.0 [") and row.endswith(", 100.0]"), row
 
 
+def test_location_learners_tell_the_seeds_that_solved_location_from_those_that_did_not():
+    rows = []
+    for seed, loc in enumerate((0.99, 0.52, 0.75)):  # learned, at chance, partly
+        for f, a in (("all", 0.8 + 0.1 * (loc > 0.9)), ("location", loc), ("identity", 0.9)):
+            rows.append(dict(scenario="MTMF", arm="task_attention", seed=seed, split="novel_angle", feature=f,
+                             n=0 if f == "all" else 1, accuracy=a, chance=0.5))
+            rows.append(dict(scenario="MTMF", arm="task_attention", seed=seed, split="train", feature=f,
+                             n=0 if f == "all" else 1, accuracy=1.0, chance=0.5))
+    learners = at.location_learners(pd.DataFrame(rows))
+    assert list(learners.outcome) == ["learned", "at chance", "partly"]
+    assert learners.location.tolist() == [0.99, 0.52, 0.75]
+    summ = at.location_learner_summary(learners).loc[("MTMF", "task attention")]
+    assert (summ["seeds"], summ["learned"], summ["partly"], summ["at chance"]) == (3, 1, 1, 1)
+    assert summ["location accuracy per seed (%)"] == "99, 52, 75"
+
+
 def test_chapter_parameters_are_known_to_the_book_wide_check():
     """params.check validates chapter 11's own parameters like every other chapter's, naming the allowed values."""
     from wmnb import params

@@ -43,7 +43,7 @@ from .verdicts import HOLDS, INCONCLUSIVE, NOT, combine, interval_verdict, per_s
 
 __all__ = ["ARMS", "ARM_LABELS", "SCENARIOS", "SPLITS", "REFERENCE", "REFERENCE_ARMS", "QUADRANT_MASKS",
            "check_arm", "arm_kwargs", "check_params", "train_runs", "accuracy_per_seed", "accuracy_summary",
-           "reference_table", "per_task_table", "attention_maps", "quadrant_mass", "attention_entropy",
+           "reference_table", "per_task_table", "location_learners", "location_learner_summary", "attention_maps", "quadrant_mass", "attention_entropy",
            "gate_suppression", "suppression_index", "suppression_summary", "geometry", "precompute",
            "equivalence_verdict", "a1_rule", "a2_rule",
            "a3_rule", "a1_per_seed", "claim_A1", "claim_A2", "claim_A3", "claim_records", "entropy"]
@@ -234,6 +234,41 @@ def per_task_table(summary: pd.DataFrame, split: str = "novel_angle") -> pd.Data
     t["arm"] = t["arm"].map(lambda a: ARM_LABELS.get(a, a))
     out = t.pivot_table(index=["scenario", "feature", "n"], columns="arm", values="cell", aggfunc="first")
     return out[[ARM_LABELS[a] for a in ARMS if ARM_LABELS[a] in out.columns]]
+
+
+#: a seed "learned location" when its mean masked accuracy over the location tasks reaches this (chance 0.5)
+LEARNED_LOCATION = 0.9
+#: ... and "stayed at chance" on location at or below this (a pooled readout's level)
+LOCATION_AT_CHANCE = 0.6
+
+
+def location_learners(per_seed: pd.DataFrame, split: str = "novel_angle") -> pd.DataFrame:
+    """Did each run learn the location tasks? One row per (scenario, arm, seed): ``location`` (mean masked
+    accuracy over the location tasks on ``split``), ``overall`` (all tasks) and ``outcome``: "learned"
+    (>= :data:`LEARNED_LOCATION`), "at chance" (<= :data:`LOCATION_AT_CHANCE`) or "partly".
+
+    Attention can only report an object's quadrant by concentrating on it; a run whose attention stays
+    spread out is, for location, a pooled readout."""
+    t = per_seed[(per_seed.split == split) & (per_seed.feature == "location")]
+    loc = t.groupby(["scenario", "arm", "seed"], sort=False)["accuracy"].mean().rename("location")
+    a = per_seed[(per_seed.split == split) & (per_seed.feature == "all")]
+    overall = a.set_index(["scenario", "arm", "seed"])["accuracy"].rename("overall")
+    out = pd.concat([loc, overall], axis=1, join="inner").reset_index()
+    out["outcome"] = np.select([out.location >= LEARNED_LOCATION, out.location <= LOCATION_AT_CHANCE],
+                               ["learned", "at chance"], "partly")
+    return out
+
+
+def location_learner_summary(learners: pd.DataFrame) -> pd.DataFrame:
+    """Per (scenario, arm): how many seeds learned location, partly, or stayed at chance, and each seed's
+    location accuracy (%), as the chapter shows it."""
+    rows = []
+    for (s, a), g in learners.groupby(["scenario", "arm"], sort=False):
+        g = g.sort_values("seed")
+        rows.append({"scenario": s, "model": ARM_LABELS.get(a, a), "seeds": len(g),
+                     **{k: int((g.outcome == k).sum()) for k in ("learned", "partly", "at chance")},
+                     "location accuracy per seed (%)": ", ".join(f"{100 * v:.0f}" for v in g.location)})
+    return pd.DataFrame(rows).set_index(["scenario", "model"])
 
 
 # ---------------------------------------------------------------------------------------------------------
