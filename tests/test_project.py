@@ -96,3 +96,13 @@ def test_cli_train_smoke_run(tmp_path):
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Run(STSF, gru" in out.stdout and "novel_angle" in out.stdout
+
+
+def test_no_sentence_ends_twice_before_the_smoke_suffix():
+    """``report.smoke_suffix`` ends the sentence (its "." or the smoke remark): text before it must not end in
+    "." too, or the page reads "..". Checked on the sources, as a chapter's prose can only be read executed."""
+    bad = []
+    for md in sorted((ROOT / "book").glob("*.md")):
+        for m in re.finditer(r"\.[\"']\)?\s*\+\s*report\.smoke_suffix", md.read_text()):
+            bad.append(f"{md.name}:{md.read_text()[:m.start()].count(chr(10)) + 1}")
+    assert not bad, bad
