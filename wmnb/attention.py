@@ -43,7 +43,8 @@ from .verdicts import HOLDS, INCONCLUSIVE, NOT, combine, interval_verdict, per_s
 
 __all__ = ["ARMS", "ARM_LABELS", "SCENARIOS", "SPLITS", "REFERENCE", "REFERENCE_ARMS", "QUADRANT_MASKS",
            "check_arm", "arm_kwargs", "check_params", "train_runs", "accuracy_per_seed", "accuracy_summary",
-           "reference_table", "per_task_table", "location_learners", "location_learner_summary", "attention_maps", "quadrant_mass", "attention_entropy",
+           "reference_table", "per_task_table", "location_learners", "location_learner_summary", "attention_maps",
+           "quadrant_mass", "attention_entropy",
            "gate_suppression", "suppression_index", "suppression_summary", "geometry", "precompute",
            "equivalence_verdict", "a1_rule", "a2_rule",
            "a3_rule", "a1_per_seed", "claim_A1", "claim_A2", "claim_A3", "claim_records", "entropy"]
