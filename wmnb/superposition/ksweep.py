@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, check_choice, check_int
-from .model import StackConfig, train_stack
+from .model import StackConfig
 
 __all__ = ["KS", "KSWEEP_SOURCES", "check_ks", "k_hidden_size", "ksweep_configs", "ksweep_table", "with_main",
            "k_summary"]
@@ -26,7 +26,8 @@ __all__ = ["KS", "KSWEEP_SOURCES", "check_ks", "k_hidden_size", "ksweep_configs"
 #: the k grid per book profile (each includes the profile's main k, whose networks are reused)
 KS = {"smoke": (1, 2), "quick": (1, 2, 3, 4, 5), "paper": (1, 2, 4, 6, 8)}
 #: the code whose source is part of the k sweep's cache key
-KSWEEP_SOURCES = ("superposition/model.py", "superposition/measures.py", "superposition/ksweep.py")
+KSWEEP_SOURCES = ("superposition/model.py", "superposition/measures.py", "superposition/sweep.py",
+                  "superposition/ksweep.py")
 #: largest k of the sweep (the sequence is 2 k steps long)
 MAX_K = 12
 
@@ -70,27 +71,15 @@ def ksweep_table(p: dict, ks: Sequence[int], *, device="auto", progress: bool = 
     histogram ``h00``..``h19``), for the delays of ``ks`` other than the main k; an empty table (same
     columns absent) when ``ks`` holds only the main k."""
     from ..results import cached_table
-    from .measures import measure_stack
-    from .sweep import _histogram_columns
+    from .sweep import stacks_table
 
     configs = ksweep_configs(p, ks)
     if not configs:
         return pd.DataFrame()
     desc = dict(n=p["n"], sparsities=list(p["sparsities"]), seeds=list(p["seeds"]), steps=p["steps"],
                 batch=p["batch"], lr=p["lr"], stacks=[dict(k=c.k, d=c.ds[0]) for c in configs])
-
-    def compute() -> pd.DataFrame:
-        tables = []
-        for cfg in configs:
-            trained = train_stack(cfg, device=device, progress=progress)
-            nets, hist = measure_stack(trained)
-            nets["final_train_loss"] = trained.loss_curve[-1]
-            nets["train_seconds"] = trained.seconds
-            keys = ["kind", "n", "k", "d", "sparsity", "seed"]
-            tables.append(nets.merge(_histogram_columns(hist, keys), on=keys))
-        return pd.concat(tables, ignore_index=True)
-
-    return cached_table("superposition_ksweep", desc, compute, cache_dir=cache_dir, sources=KSWEEP_SOURCES)
+    return cached_table("superposition_ksweep", desc, lambda: stacks_table(configs, device, progress),
+                        cache_dir=cache_dir, sources=KSWEEP_SOURCES)
 
 
 def with_main(ktable: pd.DataFrame, main: pd.DataFrame, p: dict, ks: Sequence[int]) -> pd.DataFrame:

@@ -5,17 +5,15 @@ Everything trained here is trained once per (parameters, code): :func:`sweep_tab
 """
 from __future__ import annotations
 
-import time
-from typing import Optional, Sequence
-
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, check_choice, check_float, check_int
 from .measures import COS_BINS, measure_stack
-from .model import KINDS, StackConfig, train_stack
+from .model import StackConfig, train_stack
 
-__all__ = ["PROFILES", "SOURCES", "HIST_COLUMNS", "check_params", "sweep_configs", "sweep_table", "histogram"]
+__all__ = ["PROFILES", "SOURCES", "HIST_COLUMNS", "check_params", "sweep_configs", "sweep_table", "stacks_table",
+           "histogram"]
 
 #: the code whose source is part of the cache keys (edits elsewhere, e.g. in the claim rules, keep the caches)
 SOURCES = ("superposition/model.py", "superposition/measures.py", "superposition/sweep.py")
@@ -92,18 +90,23 @@ def sweep_table(p: dict, *, device="auto", progress: bool = True, cache_dir=None
 
     desc = {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()}
 
-    def compute() -> pd.DataFrame:
-        tables = []
-        for cfg in sweep_configs(p):
-            trained = train_stack(cfg, device=device, progress=progress)
-            nets, hist = measure_stack(trained)
-            nets["final_train_loss"] = trained.loss_curve[-1]
-            nets["train_seconds"] = trained.seconds
-            keys = ["kind", "n", "k", "d", "sparsity", "seed"]
-            tables.append(nets.merge(_histogram_columns(hist, keys), on=keys))
-        return pd.concat(tables, ignore_index=True)
+    return cached_table("superposition_sweep", desc, lambda: stacks_table(sweep_configs(p), device, progress),
+                        cache_dir=cache_dir, sources=SOURCES)
 
-    return cached_table("superposition_sweep", desc, compute, cache_dir=cache_dir, sources=SOURCES)
+
+def stacks_table(configs, device="auto", progress: bool = False) -> pd.DataFrame:
+    """Train each :class:`StackConfig` of ``configs`` and measure its networks: one row per network with the
+    measures of :func:`wmnb.superposition.measures.measure_stack`, ``final_train_loss``, ``train_seconds`` (of
+    its whole stack) and the cosine histogram ``h00``..``h19`` (uncached; the sweeps cache it)."""
+    tables = []
+    for cfg in configs:
+        trained = train_stack(cfg, device=device, progress=progress)
+        nets, hist = measure_stack(trained)
+        nets["final_train_loss"] = trained.loss_curve[-1]
+        nets["train_seconds"] = trained.seconds
+        keys = ["kind", "n", "k", "d", "sparsity", "seed"]
+        tables.append(nets.merge(_histogram_columns(hist, keys), on=keys))
+    return pd.concat(tables, ignore_index=True)
 
 
 def histogram(table: pd.DataFrame) -> np.ndarray:
