@@ -1,12 +1,11 @@
-"""Tests of wmnb.attention: a planted attention task, parameter checks before training, and every verdict of
-the A1-A3 rules on planted numbers."""
-import time
-
+"""Tests of chapter 11's attention (wmnb.analysis.attention, wmnb.experiments.attention): a planted attention task,
+parameter checks before training, and every verdict of the A1-A3 rules on planted numbers."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from wmnb import attention as at
+from wmnb.analysis import attention as aa
+from wmnb.experiments import attention as at
 from wmnb.errors import ConfigError
 from wmnb.models import ModelConfig
 from wmnb.training import TrainConfig, train
@@ -49,7 +48,7 @@ def _top_left_mass(run, bank, n_seq=200):
     from wmnb.recording import record
 
     rec = record(run, bank, bank, split="train", n_per_condition=n_seq, seed=1)
-    return float(rec.attention[..., at.QUADRANT_MASKS[0]].sum(-1).mean()), rec
+    return float(rec.attention[..., aa.QUADRANT_MASKS[0]].sum(-1).mean()), rec
 
 
 def _planted_run(bank, tmp_path, steps):
@@ -73,8 +72,8 @@ def test_attention_learns_the_relevant_quadrant(tmp_path):
     assert mass > 0.5, (mass, untrained)
     assert untrained < 0.35 and mass > untrained + 0.2
     # the pure helpers read the same number from the recording
-    maps = at.maps_from_arrays(rec.attention, rec.feature, rec.labels["location"])
-    assert at.quadrant_mass(maps)["mass"].iloc[0] == pytest.approx(mass, abs=1e-4)
+    maps = aa.maps_from_arrays(rec.attention, rec.feature, rec.labels["location"])
+    assert aa.quadrant_mass(maps)["mass"].iloc[0] == pytest.approx(mass, abs=1e-4)
 
 
 def test_attention_not_concentrated_when_quadrant_randomised(tmp_path):
@@ -85,12 +84,12 @@ def test_attention_not_concentrated_when_quadrant_randomised(tmp_path):
 
 
 def test_entropy_and_masks():
-    assert at.QUADRANT_MASKS.sum(1).tolist() == [9, 9, 9, 9]
-    assert not (at.QUADRANT_MASKS.sum(0) > 1).any()
-    assert at.entropy(np.full(49, 1 / 49)) == pytest.approx(np.log(49))
+    assert aa.QUADRANT_MASKS.sum(1).tolist() == [9, 9, 9, 9]
+    assert not (aa.QUADRANT_MASKS.sum(0) > 1).any()
+    assert aa.entropy(np.full(49, 1 / 49)) == pytest.approx(np.log(49))
     one = np.zeros(49)
     one[0] = 1
-    assert at.entropy(one) == pytest.approx(0, abs=1e-6)
+    assert aa.entropy(one) == pytest.approx(0, abs=1e-6)
 
 
 def test_suppression_index_sign_and_null():
@@ -100,9 +99,9 @@ def test_suppression_index_sign_and_null():
     contrast_order = np.argsort(rel["location"] - (rel["identity"] + rel["category"]) / 2)
     gates = np.full((50, D), 0.5)
     gates[:, contrast_order[:10]] = 0.1  # irrelevant channels suppressed
-    res = at.suppression_index(gates, rel, "location", n_null=30)
+    res = aa.suppression_index(gates, rel, "location", n_null=30)
     assert res["index"] < -0.2 and abs(res["null_mean"]) < 0.1
-    flat = at.suppression_index(np.full((50, D), 0.5), rel, "location", n_null=30)
+    flat = aa.suppression_index(np.full((50, D), 0.5), rel, "location", n_null=30)
     assert flat["index"] == pytest.approx(0.0)
 
 
@@ -136,16 +135,23 @@ def test_bad_chapter_parameters_fail(kwargs, words):
     assert all(wd in str(e.value) for wd in words), str(e.value)
 
 
-def test_train_runs_validates_before_training(monkeypatch):
+def test_needs_validates_before_training(monkeypatch):
+    """The chapter's runs are checked when they are named, before any run trains (no training is called)."""
     calls = []
     monkeypatch.setattr("wmnb.pipeline.trained_run", lambda *a, **k: calls.append(1))
+    with pytest.raises(ConfigError, match="gate_readout"):
+        at.needs(dict(profile="smoke", scenarios=("MTMF",), arms=["spatial", "avgpool", "gate_dual"],
+                      gate_readout="nope"))
+    assert calls == []
 
-    class W:
-        profile = "smoke"
-    t = time.perf_counter()
-    with pytest.raises(ConfigError):
-        at.train_runs(W(), ("MTMF",), "gru", arms=["spatial", "avgpool", "gate_dual"], gate_readout="nope")
-    assert calls == [] and time.perf_counter() - t < 5
+
+def test_needs_default_to_the_first_attention_seeds():
+    from wmnb.config import ATTENTION_SEEDS, SEEDS
+
+    specs = at.needs(dict(profile="quick"))
+    assert {s.seed for s in specs} == set(SEEDS["quick"][:ATTENTION_SEEDS])
+    assert len(specs) == 2 * len(at.ARMS) * ATTENTION_SEEDS
+    assert {s.arm.name for s in specs} == set(at.ARMS)
 
 
 def test_arm_kwargs_put_gates_on_gate_readout():
@@ -256,7 +262,7 @@ def test_claims_from_planted_accuracy_tables():
     assert a1["details"]["location_share"]["mean"] > 0.5
     a3 = at.claim_A3(acc)
     assert a3["verdict"] == "holds" and a3["details"]["reference_pair_gates"]["verdict"] == "holds"
-    summ = at.accuracy_summary(acc)
+    summ = aa.accuracy_summary(acc)
     tab = at.reference_table(summ)
     assert tab.loc[("MTMF", "avgpool baseline"), "reference: train"] == "88.64"
     assert tab.loc[("MTMF", "spatial baseline"), "reference: train"] == "—"
@@ -264,7 +270,7 @@ def test_claims_from_planted_accuracy_tables():
     failed = acc.copy()
     sel = (failed.arm == "task_attention") & (failed.feature == "all")
     failed.loc[sel, "accuracy"] = np.where(failed.loc[sel, "seed"] == 0, 0.6, 0.99)
-    row = at.reference_table(at.accuracy_summary(failed)).loc[("MTMF", "task attention"), "ours: novel angle"]
+    row = at.reference_table(aa.accuracy_summary(failed)).loc[("MTMF", "task attention"), "ours: novel angle"]
     assert row.startswith("86.0 [") and row.endswith(", 100.0]"), row
 
 
@@ -276,7 +282,7 @@ def test_location_learners_tell_the_seeds_that_solved_location_from_those_that_d
                              n=0 if f == "all" else 1, accuracy=a, chance=0.5))
             rows.append(dict(scenario="MTMF", arm="task_attention", seed=seed, split="train", feature=f,
                              n=0 if f == "all" else 1, accuracy=1.0, chance=0.5))
-    learners = at.location_learners(pd.DataFrame(rows))
+    learners = aa.location_learners(pd.DataFrame(rows))
     assert list(learners.outcome) == ["learned", "at chance", "partly"]
     assert learners.location.tolist() == [0.99, 0.52, 0.75]
     summ = at.location_learner_summary(learners).loc[("MTMF", "task attention")]
@@ -285,12 +291,12 @@ def test_location_learners_tell_the_seeds_that_solved_location_from_those_that_d
 
 
 def test_chapter_parameters_are_known_to_the_book_wide_check():
-    """params.check validates chapter 11's own parameters like every other chapter's, naming the allowed values."""
-    from wmnb import params
+    """checks.check validates chapter 11's own parameters like every other chapter's, naming the allowed values."""
+    from wmnb import checks
 
-    assert params.check(arms=["avgpool", "spatial"], gate_readout="spatial") == dict(
+    assert checks.check(arms=["avgpool", "spatial"], gate_readout="spatial") == dict(
         arms=("avgpool", "spatial"), gate_readout="spatial")
     with pytest.raises(ConfigError, match="arms.*task_attention"):
-        params.check(arms=["avgpool", "bogus"])
+        checks.check(arms=["avgpool", "bogus"])
     with pytest.raises(ConfigError, match="gate_readout"):
-        params.check(gate_readout="conv")
+        checks.check(gate_readout="conv")

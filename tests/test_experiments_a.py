@@ -1,7 +1,7 @@
 """Experiments for chapters 5-7 (F1 task relevance, F2 cross-task, F3 orthogonality) and their claim rules.
 
 End-to-end tests run at profile="smoke" (meaningless numbers; they check plumbing, columns and caching): the
-world and trained runs come from the default cache, result tables go to a temporary cache. The verdict rules are
+world and trained runs come from the session's cache (tests/conftest.py), result tables go to a temporary cache. The verdict rules are
 checked on hand-made tables.
 """
 import numpy as np
@@ -10,6 +10,7 @@ import pytest
 
 from wmnb import pipeline
 from wmnb.errors import ConfigError
+from wmnb.pipeline import RunSet
 from wmnb.verdicts import VERDICTS
 from wmnb.experiments import cross_task as xt
 from wmnb.experiments import orthogonality as orth
@@ -33,7 +34,9 @@ def cache(tmp_path_factory):
 # end to end at smoke
 # ---------------------------------------------------------------------------------------------------------
 def test_relevance_smoke(world, cache):
-    r = rel.relevance(world, ("STSF", "MTMF"), "gru", cache_dir=cache)
+    runs = RunSet(world, rel.needs(dict(profile="smoke", scenarios=("STSF", "MTMF"))))
+    assert [(s.scenario, s.feature) for s in runs] == [("STSF", "category"), ("MTMF", None)]
+    r = rel.relevance(runs, cache_dir=cache)
     assert list(r.per_seed.columns) == rel.PER_SEED_COLUMNS
     assert list(r.summary.columns) == rel.SUMMARY_COLUMNS
     assert set(r.per_seed["scenario"]) == {"STSF", "MTMF"}
@@ -55,14 +58,16 @@ def test_relevance_smoke(world, cache):
     assert c["details"]["properties"] == ["location", "identity"]
     assert c["protocol"] == "image-disjoint" and set(c["details"]["by_protocol"]) == {"image", "transfer", "sequence"}
     assert len(c["details"]["per_seed"]) == 3
-    again = rel.relevance(world, ("STSF", "MTMF"), "gru", cache_dir=cache)    # read back from the cache
+    again = rel.relevance(runs, cache_dir=cache)    # read back from the cache
     pd.testing.assert_frame_equal(again.per_seed, r.per_seed)
-    with pytest.raises(ConfigError):
-        rel.relevance(world, ("STSF", "MTMF"), "gru", protocols=("sequence",), cache_dir=cache)
+    with pytest.raises(ConfigError, match="protocols"):
+        rel.relevance(runs, protocols=("sequence",), cache_dir=cache)
+    with pytest.raises(ConfigError, match="core"):      # one core per call
+        rel.relevance(RunSet.grid(world, ("MTMF",), ("rnn", "gru")), cache_dir=cache)
 
 
 def test_cross_task_smoke(world, cache):
-    r = xt.cross_task(world, ("rnn", "gru"), cache_dir=cache)
+    r = xt.cross_task(RunSet(world, xt.needs(dict(profile="smoke", cores=("rnn", "gru")))), cache_dir=cache)
     assert list(r.per_seed.columns) == xt.PER_SEED_COLUMNS
     assert list(r.summary.columns) == xt.SUMMARY_COLUMNS
     enc = r.per_seed[(r.per_seed.site == "encoding") & (r.per_seed.protocol == "image")]
@@ -83,12 +88,14 @@ def test_cross_task_smoke(world, cache):
     assert {"raw", "paper_style"} <= set(c["details"]["others"])
     with pytest.raises(ConfigError):
         xt.claim_F2(r.summary[r.summary.core == "gru"])
-    with pytest.raises(ValueError):
-        xt.cross_task(world, "transformer", cache_dir=cache)
+    with pytest.raises(ConfigError, match="transformer"):
+        xt.needs(dict(profile="smoke", core="transformer"))
+    with pytest.raises(ConfigError, match="STSF"):      # one task: nothing to cross
+        xt.cross_task(RunSet.grid(world, ("STSF",), ("gru",)), cache_dir=cache)
 
 
 def test_orthogonality_smoke(world, cache):
-    r = orth.orthogonality(world, "gru", paper_max_per_condition=30, cache_dir=cache)
+    r = orth.orthogonality(RunSet.grid(world, ("MTMF",), ("gru",)), paper_max_per_condition=30, cache_dir=cache)
     assert list(r.per_seed.columns) == orth.PER_SEED_COLUMNS
     assert list(r.summary.columns) == orth.SUMMARY_COLUMNS
     assert set(r.per_seed["space"]) == {"backbone", "projection", "encoding"}

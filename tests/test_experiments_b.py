@@ -8,14 +8,22 @@ import pandas as pd
 import pytest
 
 from wmnb import pipeline
+from wmnb.errors import ConfigError
 from wmnb.experiments import dynamics as dyn
 from wmnb.experiments import perturbation as prt
 from wmnb.experiments import procrustes as prc
+from wmnb.verdicts import VERDICTS
 
 
 @pytest.fixture(scope="module")
 def world():
     return pipeline.world(profile="smoke")
+
+
+@pytest.fixture(scope="module")
+def gru(world):
+    """The smoke MTMF GRU runs (the profile's seed)."""
+    return pipeline.RunSet.grid(world, ("MTMF",), ("gru",))
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +34,8 @@ def cache(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------------------
 # end to end at smoke
 # ---------------------------------------------------------------------------------------------------------
-def test_cross_time_and_transfer_smoke(world, cache):
-    ct = dyn.cross_time(world, "MTMF", "gru", features=("location",), positions=(0,), cache_dir=cache)
+def test_cross_time_and_transfer_smoke(gru, cache):
+    ct = dyn.cross_time(gru, features=("location",), positions=(0,), cache_dir=cache)
     assert ct.seeds == (0,)
     for c in ["seed", "property", "task_feature", "n", "stim", "step", "age", "kind", "executive", "accuracy",
               "ci_low", "ci_high", "chance", "n_train", "n_test"]:
@@ -41,14 +49,14 @@ def test_cross_time_and_transfer_smoke(world, cache):
     assert {"accuracy_mean", "ci_low_mean"} <= set(ct.extra["curves"].columns)
     assert set(ct.runs.columns) >= {"seed", "run_key", "acc_train", "acc_novel_angle"}
     # cached: the second call reads the same table back
-    again = dyn.cross_time(world, "MTMF", "gru", features=("location",), positions=(0,), cache_dir=cache)
+    again = dyn.cross_time(gru, features=("location",), positions=(0,), cache_dir=cache)
     pd.testing.assert_frame_equal(again.per_seed, ct.per_seed)
 
     assert set(ct.per_seed["protocol"]) == {"image-disjoint"}
     assert {"accuracy_excl_shown", "chance_excl_shown"} <= set(ct.per_seed.columns)
     assert {"seed", "age", "executive", "memory", "difference", "validation_memory"} <= set(ct.extra["equal_age"])
 
-    tr = dyn.encoding_transfer(world, "MTMF", "gru", features=("category",), cache_dir=cache)
+    tr = dyn.encoding_transfer(gru, features=("category",), cache_dir=cache)
     for c in ["seed", "property", "task_feature", "n", "train_stim", "test_stim", "same", "accuracy", "chance",
               "accuracy_centred", "overlap"]:
         assert c in tr.per_seed.columns
@@ -58,13 +66,13 @@ def test_cross_time_and_transfer_smoke(world, cache):
     assert {"validation", "generalisation", "gap", "gap_centred", "step0_validation",
             "overlap_relative"} <= set(tr.summary.columns)
     for claim in (dyn.claim_F4(ct), dyn.claim_F5(tr)):
-        assert claim["verdict"] in dyn.VERDICTS and claim["protocol"] == "image-disjoint"
+        assert claim["verdict"] in VERDICTS and claim["protocol"] == "image-disjoint"
     hyp = dyn.hypotheses(ct, tr)
     assert {"H1 slot", "F4 executive realignment", "F5 shared encoding"} <= set(hyp["test"])
 
 
-def test_swap_tests_smoke(world, cache):
-    sw = prc.swap_tests(world, "MTMF", "gru", features=("location",), n_back=(2,), cache_dir=cache)
+def test_swap_tests_smoke(gru, cache):
+    sw = prc.swap_tests(gru, features=("location",), n_back=(2,), cache_dir=cache)
     for c in ["seed", "property", "task_feature", "n", "stim", "step_from", "step_to", "swap", "accuracy",
               "chance", "disparity", "scale"]:
         assert c in sw.per_seed.columns
@@ -77,20 +85,20 @@ def test_swap_tests_smoke(world, cache):
     rec = sw.extra["reconstruction"]
     assert {"fitted_accuracy", "reconstructed_accuracy", "no_rotation_accuracy", "permuted_accuracy",
             "transition"} <= set(rec.columns)
-    sm = prc.state_maps(world, "MTMF", "gru", features=("location",), n_back=(2,), cache_dir=cache)
+    sm = prc.state_maps(gru, features=("location",), n_back=(2,), cache_dir=cache)
     assert {"rotation", "ridge", "none", "rotation_permuted", "rotation_random", "fitted", "rotation_r2",
             "ridge_r2", "chance"} <= set(sm.summary.columns)
     assert (sm.per_seed["protocol"] == "image-disjoint").all()
     for claim in (prc.claim_F6(sm, swap=sw), prc.claim_F7(sw)):
-        assert claim["verdict"] in dyn.VERDICTS
+        assert claim["verdict"] in VERDICTS
         assert set(claim) == {"claim", "statement", "value", "ci_low", "ci_high", "paper", "verdict", "details",
                               "protocol", "controls"}
         assert claim["protocol"] == "image-disjoint" and claim["controls"]
     assert prc.claim_F6(sm)["verdict"] == "inconclusive"      # one seed: no interval, never a verdict
 
 
-def test_perturbation_smoke_reproduces_recording_at_zero(world, cache):
-    pt = prt.perturbation(world, "MTMF", "gru", features=("location",), rel_magnitudes=(0.5, 1.0),
+def test_perturbation_smoke_reproduces_recording_at_zero(gru, cache):
+    pt = prt.perturbation(gru, features=("location",), rel_magnitudes=(0.5, 1.0),
                           require_correct=False, cache_dir=cache)
     tab = pt.per_seed
     for c in ["seed", "variant", "task_feature", "n", "direction", "rel", "shift_norm", "n_trials", "p_match",
@@ -109,13 +117,13 @@ def test_perturbation_smoke_reproduces_recording_at_zero(world, cache):
     sh = s[(s["direction"] == "random") & (s["rel"] == 1.0)]
     assert (sh["shift_norm"] > 0).all()
     claim = prt.claim_F8(pt)
-    assert claim["verdict"] in dyn.VERDICTS and claim["claim"] == "F8"
+    assert claim["verdict"] in VERDICTS and claim["claim"] == "F8"
     assert "positive control" in claim["controls"] and claim["protocol"] == "image-disjoint"
 
 
-def test_step_at_zero_matches_recorded_probs(world):
-    run = pipeline.trained_run(world, "MTMF", "gru", seed=0, progress=False)
-    rec = dyn.get_recording(world, run)
+def test_step_at_zero_matches_recorded_probs(gru):
+    spec = gru.specs[0]
+    run, rec = gru.run(spec), gru.recording(spec)
     model = run.model()
     t = rec.hidden.shape[1] - 1
     rows = np.arange(20)
@@ -147,18 +155,13 @@ def test_step_at_zero_lstm_keeps_cell_state(world):
     out = prt.perturb_cell(model, hidden[:, t - 1], tr.stimuli[:, t], tr.task_vector, dirs, [0.0, 1.0],
                            c_prev=cell[:, t - 1])
     np.testing.assert_allclose(out["probs"][0.0], probs[:, t], atol=1e-5)
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError, match="c_prev"):
         prt.perturb_cell(model, hidden[:, t - 1], tr.stimuli[:, t], tr.task_vector, dirs, [0.0])
 
 
 # ---------------------------------------------------------------------------------------------------------
 # verdict rules on hand-made tables
 # ---------------------------------------------------------------------------------------------------------
-def test_claim_F4_F5_rules_live_in_their_own_file():
-    """The F4/F5 verdict rules (equal age, per-N centred transfer) are tested in tests/test_f4_f5_claims.py."""
-    assert callable(dyn.f4_rule) and callable(dyn.f5_rule)
-
-
 def _sm(rows):
     return pd.DataFrame([dict(seed=k, fitted=f, rotation=r, ridge=rg, rotation_permuted=p, rotation_random=q,
                               none=0.3, chance=0.25, rotation_r2=r2, ridge_r2=rr2)

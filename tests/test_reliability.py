@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from wmnb import book, params, pipeline
+from wmnb import book, checks, pipeline
 from wmnb.errors import AssetError, ConfigError
 from wmnb.stimuli import CATEGORIES, SourceSettings, procedural_mesh
 from wmnb.stimuli.shapenet import SYNSETS
@@ -80,28 +80,28 @@ def _files(folder: Path) -> list[Path]:
 def test_check_names_parameter_value_and_allowed(kwargs, words):
     t0 = time.perf_counter()
     with pytest.raises(ConfigError) as err:
-        params.check(**kwargs)
+        checks.check(**kwargs)
     assert time.perf_counter() - t0 < 5
     for w in words:
         assert w in str(err.value), (w, str(err.value))
 
 
 def test_check_accepts_and_normalises():
-    p = params.check(profile="smoke", source="procedural", seeds=[2, 0], cores=["rnn", "gru"],
+    p = checks.check(profile="smoke", source="procedural", seeds=[2, 0], cores=["rnn", "gru"],
                      scenarios=["STSF", "MTMF"], stsf_features=["category"], n_seeds=None, by_n=True)
     assert p["seeds"] == (2, 0) and p["cores"] == ("rnn", "gru") and p["scenarios"] == ("STSF", "MTMF")
     assert p["sources"] == SourceSettings("procedural")
     # a chapter may widen or narrow a choice for itself
-    assert params.check(core="all", choices={"core": ("rnn", "gru", "lstm", "all")})["core"] == "all"
+    assert checks.check(core="all", choices={"core": ("rnn", "gru", "lstm", "all")})["core"] == "all"
     with pytest.raises(ConfigError, match="scenario='STSF'"):
-        params.check(scenario="STSF", choices={"scenario": ("STMF", "MTMF")})
+        checks.check(scenario="STSF", choices={"scenario": ("STMF", "MTMF")})
 
 
 def test_shapenet_folder_with_too_few_models_fails_before_rendering(tmp_path):
     root = fake_shapenet(tmp_path / "ShapeNetCore.v2", n=2)
-    assert params.check(source="shapenet", shapenet_root=str(root), identities_per_category=2)
+    assert checks.check(source="shapenet", shapenet_root=str(root), identities_per_category=2)
     with pytest.raises(AssetError, match="fewer than k=3"):
-        params.check(source="shapenet", shapenet_root=root, identities_per_category=3)
+        checks.check(source="shapenet", shapenet_root=root, identities_per_category=3)
 
 
 def test_cli_features_bogus_backbone_fails_before_rendering(tmp_path):

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from wmnb.errors import AssetError, ConfigError
-from wmnb.stimuli import (CATEGORIES, FEATURES, SPLITS, StimulusConfig, build_stimulus_set, procedural_mesh,
+from wmnb.config import FEATURES, SPLITS
+from wmnb.stimuli import (CATEGORIES, StimulusConfig, build_stimulus_set, procedural_mesh,
                           quadrant_centres)
 
 GOLDEN = Path(__file__).parent / "golden" / "stimuli_procedural_k2_s64.png"

@@ -6,8 +6,10 @@ import pytest
 
 from wmnb.errors import ConfigError
 from wmnb.superposition import claims as C
-from wmnb.superposition.ksweep import KS, check_ks, k_hidden_size, k_summary, ksweep_configs, with_main
-from wmnb.superposition.sweep import PROFILES, check_params
+from wmnb.config import SUPERPOSITION_KS as KS
+from wmnb.superposition.ksweep import check_ks, k_hidden_size, k_summary, ksweep_configs, with_main
+from wmnb.config import SUPERPOSITION as PROFILES
+from wmnb.superposition.sweep import check_params
 
 
 def test_check_ks_names_parameter_value_and_allowed():

@@ -4,49 +4,53 @@ Each finding F1-F9 (see the design notes) has a ``claim_F*`` function in :mod:`w
 here) that returns one record ``{claim, statement, value, ci_low, ci_high, paper, verdict, details}``; the
 verdict (:data:`wmnb.verdicts.VERDICTS`: holds / does not hold / mixed / inconclusive) is decided by the rule in that function's docstring from our
 numbers, never written by hand. The chapters beyond the paper's figures add their own claims with the same
-vocabulary: A1-A3 (task-guided attention, :mod:`wmnb.attention`), T1-T3 (temporal superposition,
+vocabulary: A1-A3 (task-guided attention, :mod:`wmnb.experiments.attention`), T1-T3 (temporal superposition,
 :mod:`wmnb.superposition`) and P1-P3 (procedural tasks, :mod:`wmnb.automata`). :func:`collect` runs them all
 on cached runs (training and analyses are shared with the chapters through the run and result caches) and
 :func:`write_json` writes the table that ``_build/claims.json`` holds.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+import re
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
+from . import params
 from .analysis.stats import mean_t_interval
 from .cache import atomic_write_json
+from .config import ATTENTION_SEEDS, CORES, SCENARIOS, seeds_for
+from .errors import ConfigError
+from .automata.claims import claim_records as procedural_claims
+from .experiments import attention, cross_task, dynamics, orthogonality, perturbation, procrustes, relevance
+from .superposition.claims import claim_records as superposition_claims
+from .experiments.core import arm_of, seeds_of
+from .pipeline import RunSet
+from .runs import DEFAULT_ARM, Arm, RunSpec
 from .verdicts import VERDICTS
 
 PAPER_F9 = ("Generalisation to novel identities is substantially weaker than to novel angles "
             "(Fig. A1c; repo-doc).")
 
 
-def claim_F9(w, cores: Iterable[str] = ("gru",), scenario: str = "MTMF", *, seeds=None,
-             margin: float = 0.03, progress: bool = False) -> dict:
+def claim_F9(runs: RunSet, *, margin: float = 0.03, progress: bool = False) -> dict:
     """F9: novel-identity accuracy is lower than novel-angle accuracy.
 
-    Per trained run (each core x seed): masked accuracy on the novel-angle and novel-identity splits at the end
+    Per trained run of ``runs`` (one diet; each core x seed): masked accuracy on the novel-angle and novel-identity splits at the end
     of training. ``value`` = mean over runs of (novel angle - novel identity), with a t interval across runs.
 
     Rule: "holds" when the interval's lower end is above ``margin``; "does not hold" when its upper end is
     below ``margin`` (the gap is smaller than the claim needs, or reversed); "inconclusive" when the interval
     straddles ``margin`` or there are too few runs for one.
     """
-    from .pipeline import seeds_for, trained_run
-
-    seeds = seeds_for(w.profile) if seeds is None else tuple(seeds)
     rows = []
-    for core in cores:
-        for s in seeds:
-            run = trained_run(w, scenario, core, seed=s, progress=progress)
-            m = run.metrics[run.metrics.feature == "all"].set_index("split").accuracy
-            rows.append(dict(core=core, seed=s, novel_angle=float(m.get("novel_angle", np.nan)),
-                             novel_identity=float(m.get("novel_identity", np.nan)),
-                             train=float(m.get("train", np.nan))))
-    return f9_from_table(pd.DataFrame(rows), scenario=scenario, margin=margin)
+    for spec in runs:
+        run = runs.run(spec, progress)
+        m = run.metrics[run.metrics.feature == "all"].set_index("split").accuracy
+        rows.append(dict(core=spec.core, seed=spec.seed, novel_angle=float(m.get("novel_angle", np.nan)),
+                         novel_identity=float(m.get("novel_identity", np.nan)), train=float(m.get("train", np.nan))))
+    return f9_from_table(pd.DataFrame(rows), scenario=runs.one("scenario"), margin=margin)
 
 
 def f9_from_table(table: pd.DataFrame, *, scenario: str = "MTMF", margin: float = 0.03) -> dict:
@@ -68,9 +72,46 @@ def f9_from_table(table: pd.DataFrame, *, scenario: str = "MTMF", margin: float 
                              per_seed=per_seed, runs=table.round(4).to_dict("records")))
 
 
-def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores: Optional[Sequence[str]] = None,
-            seeds=None, stsf_features: Optional[Sequence[str]] = None,
-            only: Optional[Sequence[str]] = None) -> list[dict]:
+def _runs(w, needs, p: Mapping[str, Any]) -> RunSet:
+    return RunSet(w, needs(p))
+
+
+def _claim_parameters(profile: str, cores, dynamics_cores, seeds, stsf_features, arm) -> dict:
+    """What each claim's runs come from: the checked claims-page parameters as one mapping (the ``p`` of the
+    experiments' ``needs``)."""
+    return dict(profile=profile, cores=tuple(cores),
+                dynamics_cores=tuple(cores) if dynamics_cores is None else tuple(dynamics_cores),
+                seeds=seeds_for(profile, seeds=seeds) if seeds is not None else seeds_for(profile),
+                stsf_features=stsf_features, arm=arm)
+
+
+def _f1(p):
+    return dict(p, scenarios=SCENARIOS, cores=("gru",))
+
+
+def _mtmf(p, cores):
+    return dict(p, scenario="MTMF", cores=tuple(cores))
+
+
+def needs(p: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs the claims page reads for its parameters ``p`` (``profile``, ``cores``, ``dynamics_cores``,
+    ``seeds`` / ``n_seeds``, ``stsf_features``, ``arm``; :func:`collect`): F1's diets of the GRU, the MTMF runs
+    of ``cores`` and ``dynamics_cores``, and, for the default arm, the extension claims' runs (attention A1-A3
+    on the first :data:`wmnb.config.ATTENTION_SEEDS` seeds; the superposition bridge T3 on MTMF of every core;
+    the procedural tasks P1-P3 train no run of :mod:`wmnb.training`)."""
+    q = _claim_parameters(p["profile"], p.get("cores") or CORES, p.get("dynamics_cores"), seeds_of(p),
+                          p.get("stsf_features"), arm_of(p))
+    out = relevance.needs(_f1(q))
+    out += cross_task.needs(_mtmf(q, dict.fromkeys(q["cores"] + q["dynamics_cores"])))
+    if q["arm"].is_default:
+        out += attention.needs(dict(profile=q["profile"], seeds=q["seeds"][:ATTENTION_SEEDS]))
+        out += cross_task.needs(_mtmf(q, CORES))
+    return list(dict.fromkeys(out))
+
+
+def collect(w, *, cores: Sequence[str] = CORES, dynamics_cores: Optional[Sequence[str]] = None, seeds=None,
+            stsf_features: Optional[Sequence[str]] = None, only: Optional[Sequence[str]] = None,
+            arm: Arm = DEFAULT_ARM) -> list[dict]:
     """Every claim record, computed on the world ``w`` (runs and analyses come from the caches when present).
 
     ``cores`` are compared where the paper compares architectures (F2, F3, F9); the memory-dynamics claims
@@ -78,29 +119,25 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
     naming its core ("F6 (lstm)"). ``stsf_features`` are the single-task models of F1 (None: one per task
     feature). ``only`` selects claims by id, family or group ("F2", "F6 (lstm)", "F6", "F" for all of the paper's
     findings, "A", "T", "P"; :data:`CLAIM_GROUPS`); the extension groups
-    A (attention, the first :data:`ATTENTION_SEEDS` seeds), T (superposition) and P (procedural tasks) each
-    give three records.
+    A (attention, the first :data:`wmnb.config.ATTENTION_SEEDS` seeds), T (superposition) and P (procedural
+    tasks) each give three records, and only for the default ``arm``. Every record carries ``arm`` (the arm's
+    name): F1-F9 of another :class:`wmnb.runs.Arm` (chapter 15) are the same claims on that arm's runs.
     """
-    from .experiments import cross_task, dynamics, orthogonality, perturbation, procrustes, relevance
-
     only = check_only(only)
-    kw = {} if seeds is None else dict(seeds=tuple(seeds))
-    dyn_cores = tuple(cores) if dynamics_cores is None else tuple(dynamics_cores)
+    p = _claim_parameters(w.profile, cores, dynamics_cores, seeds, stsf_features, arm)
+    mtmf = lambda: _runs(w, cross_task.needs, _mtmf(p, p["cores"]))  # noqa: E731
     makers = {
-        "F1": lambda: relevance.claim_F1(w, stsf_features=stsf_features, **kw),
-        "F2": lambda: cross_task.claim_F2(w, cores=tuple(cores), **kw),
-        "F3": lambda: orthogonality.claim_F3(w, cores=tuple(cores), **kw),
+        "F1": lambda: relevance.claim_F1(_runs(w, relevance.needs, _f1(p))),
+        "F2": lambda: cross_task.claim_F2(mtmf()),
+        "F3": lambda: orthogonality.claim_F3(mtmf()),
     }
-    for cid, fn in (("F4", lambda c: dynamics.claim_F4(w, "MTMF", c, **kw)),
-                    ("F5", lambda c: dynamics.claim_F5(w, "MTMF", c, **kw)),
-                    ("F6", lambda c: procrustes.claim_F6(w, "MTMF", c, **kw)),
-                    ("F7", lambda c: procrustes.claim_F7(w, "MTMF", c, **kw)),
-                    ("F8", lambda c: perturbation.claim_F8(w, "MTMF", c, **kw))):
-        for c in dyn_cores:
-            makers[f"{cid} ({c})"] = (lambda fn=fn, c=c: fn(c))
-    makers["F9"] = lambda: claim_F9(w, cores=tuple(cores), **kw)
-    # beyond the paper's figures: each chapter's own claims, from the caches its chapter filled
-    makers.update(_extension_makers(w, seeds))
+    for cid, fn in (("F4", dynamics.claim_F4), ("F5", dynamics.claim_F5), ("F6", procrustes.claim_F6),
+                    ("F7", procrustes.claim_F7), ("F8", perturbation.claim_F8)):
+        for c in p["dynamics_cores"]:
+            makers[f"{cid} ({c})"] = (lambda fn=fn, c=c: fn(_runs(w, dynamics.needs, _mtmf(p, (c,)))))
+    makers["F9"] = lambda: claim_F9(mtmf())
+    if arm.is_default:  # beyond the paper's figures: each chapter's own claims, from the caches its chapter filled
+        makers.update(_extension_makers(w, p["seeds"]))
     out = []
     for cid, make in makers.items():
         if only and not _selected(cid, only):
@@ -112,7 +149,7 @@ def collect(w, *, cores: Sequence[str] = ("rnn", "gru", "lstm"), dynamics_cores:
                 raise ValueError(f"claim {cid} returned verdict {rec.get('verdict')!r}; expected one of {VERDICTS}")
             if " (" in cid and "(" not in rec["claim"]:
                 rec = {**rec, "claim": f"{rec['claim']} ({cid.split('(')[1]}"}
-            out.append(rec)
+            out.append({**rec, "arm": arm.name})
     return out
 
 
@@ -123,10 +160,6 @@ CLAIM_GROUPS = ("F", "A", "T", "P")
 def check_only(only) -> Optional[tuple]:
     """None, or a non-empty list of claim ids ("F2", "F6 (lstm)") or families (:data:`CLAIM_GROUPS`); a
     ConfigError names the value and what is allowed."""
-    import re
-
-    from .errors import ConfigError
-
     if only is None:
         return None
     if isinstance(only, (str, bytes)) or not isinstance(only, (list, tuple)) or not only:
@@ -144,30 +177,14 @@ def _selected(cid: str, only: Sequence[str]) -> bool:
     return any(x in (cid, base, family) or (len(cid) == 1 and x.startswith(cid)) for x in only)
 
 
-#: chapter 11's arms are trained for the profile's first three seeds (36 runs at quick)
-ATTENTION_SEEDS = 3
-
-
-def _extension_makers(w, seeds) -> dict:
-    """Claims of the chapters beyond the paper's figures: A1-A3 (attention, chapter 11), T1-T3 (temporal
-    superposition, chapter 13), P1-P3 (procedural tasks, chapter 14). Each returns a list of records."""
-    from .pipeline import seeds_for
-
-    nback_seeds = tuple(seeds) if seeds is not None else seeds_for(w.profile)
-
-    def attention():
-        from .attention import claim_records
-        return claim_records(w, core="gru", seeds=nback_seeds[:ATTENTION_SEEDS])
-
-    def superposition():
-        from .superposition.claims import claim_records
-        return claim_records(w.profile, seeds=nback_seeds, w=w)
-
-    def procedural():
-        from .automata.claims import claim_records
-        return claim_records(w.profile)
-
-    return {"A": attention, "T": superposition, "P": procedural}
+def _extension_makers(w, seeds: Sequence[int]) -> dict:
+    """Claims of the chapters beyond the paper's figures: A1-A3 (attention, chapter 11, on the first
+    :data:`wmnb.config.ATTENTION_SEEDS` of ``seeds``), T1-T3 (temporal superposition, chapter 13), P1-P3
+    (procedural tasks, chapter 14). Each returns a list of records."""
+    return {"A": lambda: attention.claim_records(
+                RunSet(w, attention.needs(dict(profile=w.profile, seeds=tuple(seeds)[:ATTENTION_SEEDS])))),
+            "T": lambda: superposition_claims(w.profile, seeds=tuple(seeds), w=w),
+            "P": lambda: procedural_claims(w.profile)}
 
 
 def _as_records(x) -> list[dict]:
@@ -225,3 +242,8 @@ def write_json(records: list[dict], path, *, meta: Optional[dict] = None) -> Non
                  paper=r.get("paper"), verdict=r["verdict"])
             for r in records]
     atomic_write_json(path, _jsonable({"claims": rows, "meta": meta or {}}))
+
+
+#: the claims page's own parameters (:mod:`wmnb.params` rules)
+PARAMETERS = {"only": params.Custom(lambda name, value: check_only(value)),
+              "dynamics_cores": params.Maybe(params.ListOf(CORES))}

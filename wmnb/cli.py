@@ -25,18 +25,18 @@ def _stimulus_args(p: argparse.ArgumentParser) -> None:
 
 
 def _stimulus_params(args, profile: str = "quick") -> dict:
-    """The stimulus parameters of a command, by their :func:`wmnb.params.check` names."""
+    """The stimulus parameters of a command, by their :func:`wmnb.checks.check` names."""
     return dict(source=args.source, shapenet_root=args.shapenet_root, identities_per_category=args.identities,
                 image_size=args.image_size, seed=args.seed, profile=profile, cache_dir=args.cache_dir)
 
 
 def _stimulus_config(p: dict):
-    """The StimulusConfig of parameters already validated by :func:`wmnb.params.check`."""
-    from .pipeline import PROFILE_WORLD
+    """The StimulusConfig of parameters already validated by :func:`wmnb.checks.check`."""
+    from .config import WORLD
     from .stimuli import StimulusConfig
 
     k = p["identities_per_category"]
-    k = PROFILE_WORLD[p["profile"]]["identities_per_category"] if k is None else k
+    k = WORLD[p["profile"]]["identities_per_category"] if k is None else k
     return StimulusConfig(identities_per_category=k, image_size=p["image_size"], seed=p["seed"],
                           **p["sources"].stimulus_kwargs())
 
@@ -50,7 +50,7 @@ def cmd_assets(args) -> int:
 
 
 def cmd_stimuli(args) -> int:
-    from .params import check
+    from .checks import check
     from .stimuli import build_stimulus_set
 
     p = check(**_stimulus_params(args))  # every parameter, before any rendering
@@ -61,7 +61,7 @@ def cmd_stimuli(args) -> int:
 
 
 def cmd_features(args) -> int:
-    from .params import check
+    from .checks import check
     from .perception import compute_feature_bank
     from .stimuli import build_stimulus_set
 
@@ -75,7 +75,7 @@ def cmd_features(args) -> int:
 
 def cmd_train(args) -> int:
     from . import pipeline
-    from .params import check
+    from .checks import check
 
     # the whole config (world, training, cross-parameter rules) before rendering, features or a run folder
     kw = dict(feature=args.feature, readout=args.readout, attention=args.attention)
@@ -123,7 +123,7 @@ def cmd_book(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from . import sweep
+    from .book import sweep
 
     items = sweep.plan(args.profile, args.chapters or None, cache_dir=args.cache_dir, progress=True)
     if args.action == "plan":

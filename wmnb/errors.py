@@ -69,6 +69,13 @@ def check_float(name: str, value: Any, *, low: float | None = None, high: float 
     return value
 
 
+def check_device(name: str, value: Any) -> str:
+    """A torch device name: "auto" (CUDA when present, else the CPU), "cpu", "cuda", "cuda:N" or "mps"."""
+    if not isinstance(value, str) or not (value in ("auto", "cpu") or value.startswith(("cuda", "mps"))):
+        raise ConfigError(f"{name}={value!r} is not allowed; choose 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    return value
+
+
 def _range_text(low, high) -> str:
     if low is not None and high is not None:
         return f"{low}..{high}"

@@ -1,271 +1,200 @@
-"""One validation layer for the parameters of every entry point: chapters, the CLI and the API.
+"""The parameter engine: small rules, and one function that checks a set of values against them.
 
-A chapter's first code cell, a CLI command and :func:`wmnb.pipeline.world` all call :func:`check` with the
-parameters they were given, *before* any stimulus rendering, CNN feature or training work:
+Each module declares the parameters it owns next to itself, as a mapping ``name -> rule`` (the way
+scikit-learn's estimators declare ``_parameter_constraints``):
 
 >>> from wmnb import params
->>> P = params.check(profile="smoke", source="procedural", seeds=[0, 1], cores=["gru"], scenarios=["MTMF"])
+>>> PARAMETERS = {"k": params.Int(low=2), "by_n": params.Bool(), "cores": params.ListOf(("a", "b"))}
+>>> params.check(PARAMETERS, {"k": 64, "cores": ["a"]})
+{'k': 64, 'cores': ('a',)}
 
-Every known parameter name has one rule (:data:`KNOWN`), and cross-parameter rules are checked with them
-(a ShapeNet source needs an existing folder, a sequence length must hold the largest N of its tasks, a
-scenario/core/readout combination must make a valid training config, K must fit the Debian catalogue).
-Any violation raises :class:`wmnb.errors.ConfigError` naming the parameter, the value and what is allowed
-(:class:`wmnb.errors.AssetError` for a missing weight file or too few ShapeNet models). An unknown parameter
-name is an error too, so a typo never passes silently.
+:func:`check` applies each value's rule and returns the normalised values; an unknown name, or a value its rule
+refuses, raises :class:`wmnb.errors.ConfigError` naming the parameter, the value and what is allowed. The
+entry points (chapters, the command line, :func:`wmnb.pipeline.world`) merge the declarations of the modules
+they call (:mod:`wmnb.checks`). This module is a leaf: it imports only :mod:`wmnb.errors` and
+:mod:`wmnb.config`.
 """
 from __future__ import annotations
 
+import abc
 import os
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
 
-from .errors import ConfigError, check_choice, check_int
+from .config import check_seeds
+from .errors import ConfigError, check_choice, check_device, check_float, check_int
 
-__all__ = ["check", "KNOWN", "PROFILES", "CORE_NAMES"]
-
-PROFILES = ("smoke", "quick", "paper")
-#: recurrent cores (the chapters comparing all three also accept "all" via ``choices``)
-CORE_NAMES = ("rnn", "gru", "lstm")
+__all__ = ["Rule", "Choice", "ListOf", "Int", "Float", "Bool", "Maybe", "Seeds", "Path", "Device", "Custom", "merge",
+           "check"]
 
 
-# ---------------------------------------------------------------------------------------------------------
-# single-parameter rules: each returns the normalised value or raises ConfigError
-# ---------------------------------------------------------------------------------------------------------
-def _scenarios() -> tuple:
-    from .tasks import SCENARIOS
-    return tuple(SCENARIOS)
+class Rule(abc.ABC):
+    """A parameter's rule: ``rule(name, value, allowed=None)`` returns the normalised value or raises
+    ConfigError. ``allowed`` replaces the allowed values of a choice rule for one caller (else None)."""
+
+    @abc.abstractmethod
+    def __call__(self, name: str, value: Any, allowed: Optional[Iterable] = None) -> Any:
+        """The normalised value, or ConfigError naming ``name``, ``value`` and what is allowed."""
+
+    def _no_override(self, name: str, allowed) -> None:
+        if allowed is not None:
+            raise ConfigError(f"choices={{{name!r}: ...}}: parameter {name!r} is not a choice, so its allowed "
+                              f"values cannot be replaced")
 
 
-def _features() -> tuple:
-    from .tasks import FEATURES
-    return tuple(FEATURES)
+def _values(allowed) -> list:
+    return list(allowed() if callable(allowed) else allowed)
 
 
-def _readouts() -> tuple:
-    from .models import READOUTS
-    return tuple(sorted(READOUTS))
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of ``allowed`` (a sequence, or a function returning one)."""
+
+    allowed: Any
+
+    def __call__(self, name, value, allowed=None):
+        return check_choice(name, value, _values(self.allowed if allowed is None else allowed))
 
 
-def _sources() -> tuple:
-    from .stimuli.stimulus_set import SOURCES
-    return tuple(SOURCES)
+@dataclass(frozen=True)
+class ListOf(Rule):
+    """A non-empty list or tuple of distinct values from ``allowed``, returned as a tuple."""
 
+    allowed: Any
 
-def _choice(allowed: Callable[[], Iterable]) -> Callable:
-    return lambda name, v, choices: check_choice(name, v, choices.get(name, allowed()))
-
-
-def _optional(rule: Callable) -> Callable:
-    return lambda name, v, choices: None if v is None else rule(name, v, choices)
-
-
-def _int(low: Optional[int] = None, high: Optional[int] = None) -> Callable:
-    return lambda name, v, choices: check_int(name, v, low=low, high=high)
-
-
-def _bool(name: str, v: Any, choices) -> bool:
-    if not isinstance(v, bool):
-        raise ConfigError(f"{name}={v!r} must be True or False")
-    return v
-
-
-def _list_of(allowed: Callable[[], Iterable]) -> Callable:
-    """A non-empty list (or tuple) of distinct allowed values, returned as a tuple."""
-    def rule(name: str, v: Any, choices) -> tuple:
-        ok = list(choices.get(name, allowed()))
-        if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
-            raise ConfigError(f"{name}={v!r} must be a list of values from {ok}, e.g. [{ok[0]!r}]")
-        if not v:
-            raise ConfigError(f"{name}={v!r} is empty; give at least one of {ok}")
-        for item in v:
+    def __call__(self, name, value, allowed=None):
+        ok = _values(self.allowed if allowed is None else allowed)
+        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{name}={value!r} must be a list of values from {ok}, e.g. [{ok[0]!r}]")
+        if not value:
+            raise ConfigError(f"{name}={value!r} is empty; give at least one of {ok}")
+        for item in value:
             check_choice(name, item, ok)
-        _distinct(name, v)
-        return tuple(v)
-    return rule
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{name}={list(value)!r} lists a value twice; every value must be distinct")
+        return tuple(value)
 
 
-def _distinct(name: str, v) -> None:
-    if len(set(v)) != len(v):
-        raise ConfigError(f"{name}={list(v)!r} lists a value twice; every value must be distinct")
+@dataclass(frozen=True)
+class Int(Rule):
+    """An integer in ``[low, high]``."""
+
+    low: Optional[int] = None
+    high: Optional[int] = None
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        return check_int(name, value, low=self.low, high=self.high)
 
 
-def _seeds(name: str, v: Any, choices) -> Optional[tuple]:
-    """None (the profile's seeds) or a non-empty list of distinct integers >= 0."""
-    if v is None:
-        return None
-    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple, range)):
-        raise ConfigError(f"{name}={v!r} must be None or a list of integers >= 0, e.g. [0, 1, 2]")
-    if len(v) == 0:
-        raise ConfigError(f"{name}={v!r} is empty; give at least one seed (an integer >= 0) or None")
-    out = tuple(check_int(name, s, low=0) for s in v)
-    _distinct(name, out)
+@dataclass(frozen=True)
+class Float(Rule):
+    """A finite number in ``[low, high]`` (``low_open``: ``(low, high]``)."""
+
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_open: bool = False
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        return check_float(name, value, low=self.low, high=self.high, low_open=self.low_open)
+
+
+@dataclass(frozen=True)
+class Bool(Rule):
+    """True or False (not 0 or 1)."""
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name}={value!r} must be True or False")
+        return value
+
+
+@dataclass(frozen=True)
+class Maybe(Rule):
+    """None, or a value the inner ``rule`` accepts."""
+
+    rule: Rule
+
+    def __call__(self, name, value, allowed=None):
+        return None if value is None else self.rule(name, value, allowed)
+
+
+@dataclass(frozen=True)
+class Seeds(Rule):
+    """None (the profile's seeds) or a non-empty list of distinct integers >= 0 (:func:`wmnb.config.check_seeds`)."""
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        return check_seeds(name, value)
+
+
+@dataclass(frozen=True)
+class Path(Rule):
+    """None or a non-empty folder path, returned as a string."""
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        if value is None:
+            return None
+        if not isinstance(value, (str, os.PathLike)) or str(value).strip() == "":
+            raise ConfigError(f"{name}={value!r} must be a folder path or None")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Device(Rule):
+    """None or a torch device name (:func:`wmnb.errors.check_device`)."""
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        return None if value is None else check_device(name, value)
+
+
+@dataclass(frozen=True)
+class Custom(Rule):
+    """A rule written as a function ``fn(name, value) -> normalised value`` (raising ConfigError)."""
+
+    fn: Callable[[str, Any], Any]
+
+    def __call__(self, name, value, allowed=None):
+        self._no_override(name, allowed)
+        return self.fn(name, value)
+
+
+def merge(*declarations: Mapping[str, Rule]) -> dict[str, Rule]:
+    """Several modules' declarations as one; a name two of them declare with different rules is an error (a
+    parameter has one rule)."""
+    out: dict[str, Rule] = {}
+    for decl in declarations:
+        for name, rule in decl.items():
+            if name in out and out[name] != rule:
+                raise ValueError(f"parameter {name!r} is declared twice with different rules: {out[name]!r}, "
+                                 f"{rule!r}")
+            out[name] = rule
     return out
 
 
-def _backbone(name: str, v: Any, choices) -> str:
-    from .perception import check_backbone, registered_backbones
-
-    if not isinstance(v, str):
-        raise ConfigError(f"{name}={v!r} is not allowed; choose one of {registered_backbones()}")
-    check_backbone(v)  # ConfigError naming the allowed ones; AssetError when its weights are missing
-    return v
-
-
-def _backbones(name: str, v: Any, choices) -> tuple:
-    from .perception import registered_backbones
-
-    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or not v:
-        raise ConfigError(f"{name}={v!r} must be a non-empty list of names from {registered_backbones()}")
-    for b in v:
-        _backbone(name, b, choices)
-    return tuple(dict.fromkeys(v))
-
-
-def _device(name: str, v: Any, choices) -> Optional[str]:
-    if v is None:
-        return None
-    if not isinstance(v, str) or not (v in ("auto", "cpu") or v.startswith(("cuda", "mps"))):
-        raise ConfigError(f"{name}={v!r} is not allowed; choose 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
-    return v
-
-
-def _path(name: str, v: Any, choices) -> Optional[str]:
-    if v is None:
-        return None
-    if not isinstance(v, (str, os.PathLike)) or str(v).strip() == "":
-        raise ConfigError(f"{name}={v!r} must be a folder path or None")
-    return str(v)
-
-
-def _source(name: str, v: Any, choices):
-    from .stimuli.stimulus_set import SourceSettings
-
-    if isinstance(v, SourceSettings):
-        return v
-    return check_choice(name, v, choices.get(name, _sources()))
-
-
-#: every parameter name a chapter, command or API call may validate, with its rule
-KNOWN: dict[str, Callable[[str, Any, Mapping], Any]] = {
-    # world
-    "profile": _choice(lambda: PROFILES),
-    "source": _source,
-    "shapenet_root": _path,
-    "identities_per_category": _optional(_int(low=2)),
-    "image_size": _int(low=32, high=1024),
-    "seed": _int(low=0),
-    "backbone": _backbone,
-    "backbones": _backbones,
-    "device": _device,
-    "cache_dir": _path,
-    # training
-    "scenario": _choice(_scenarios),
-    "scenarios": _list_of(_scenarios),
-    "feature": _optional(_choice(_features)),
-    "stsf_features": _optional(_list_of(_features)),
-    "core": _choice(lambda: CORE_NAMES),
-    "cores": _list_of(lambda: CORE_NAMES),
-    "dynamics_core": _choice(lambda: CORE_NAMES),
-    "dynamics_cores": _optional(_list_of(lambda: CORE_NAMES)),
-    "readout": _choice(_readouts),
-    "attention": _choice(lambda: ("none", "task", "dual")),
-    "arms": _list_of(lambda: __import__("wmnb.attention", fromlist=["ARMS"]).ARMS),  # chapter 11's readouts
-    "gate_readout": _choice(lambda: __import__("wmnb.attention", fromlist=["GATE_READOUTS"]).GATE_READOUTS),
-    "hidden_size": _optional(_int(low=1)),
-    "seq_len": _int(low=2),
-    "train_seed": _int(low=0),
-    "seeds": _seeds,
-    "n_seeds": _optional(_int(low=1)),
-    # analysis sizes and switches
-    "n_per_condition": _int(low=1),
-    "n_null": _optional(_int(low=10)),  # fewer shuffled-label draws leave the null's spread unknown
-    "k": _int(low=2),  # principal components every compared space is reduced to (orthogonalization)
-    "by_n": _bool,
-    "by_feature": _bool,
-    "compare_avgpool": _bool,
-    # the claims page
-    "only": lambda name, v, choices: __import__("wmnb.claims", fromlist=["check_only"]).check_only(v),
-}
-
-
-# ---------------------------------------------------------------------------------------------------------
-# the entry point
-# ---------------------------------------------------------------------------------------------------------
-def check(*, choices: Optional[Mapping[str, Iterable]] = None, **params: Any) -> dict[str, Any]:
-    """Validate every given parameter and the rules between them, before any work.
+def check(constraints: Mapping[str, Rule], values: Mapping[str, Any], *,
+          choices: Optional[Mapping[str, Iterable]] = None) -> dict[str, Any]:
+    """Check every value against its rule; returns the normalised values (lists as tuples).
 
     Parameters
     ----------
-    choices : mapping of parameter name -> allowed values, optional
-        Replaces the allowed values of a choice parameter for this caller, e.g. a chapter that also
-        accepts ``core="all"`` passes ``choices={"core": ("rnn", "gru", "lstm", "all")}``, one that needs
-        several tasks ``choices={"scenario": ("STMF", "MTMF")}``.
-    **params
-        Any subset of the names in :data:`KNOWN` (``profile``, ``source``, ``shapenet_root``,
-        ``identities_per_category``, ``image_size``, ``seed``, ``backbone``, ``backbones``, ``device``,
-        ``cache_dir``, ``scenario``, ``scenarios``, ``feature``, ``stsf_features``, ``core``, ``cores``,
-        ``dynamics_core``, ``dynamics_cores``, ``readout``, ``attention``, ``arms``, ``gate_readout``, ``hidden_size``,
-        ``seq_len``, ``train_seed``,
-        ``seeds``, ``n_seeds``, ``n_per_condition``, ``n_null``, ``k``, ``by_n``, ``by_feature``,
-        ``compare_avgpool``, ``only``).
-
-    Returns
-    -------
-    dict
-        The given parameters, normalised (lists as tuples, ``source`` as given), plus ``"sources"``: the
-        :class:`wmnb.stimuli.SourceSettings` when ``source`` was given.
+    constraints : parameter name -> :class:`Rule` (a module's declaration, or several merged)
+    values : parameter name -> value (any subset of ``constraints``)
+    choices : parameter name -> allowed values, replacing those of a :class:`Choice` or :class:`ListOf` rule
+        for this caller (e.g. a chapter that also accepts ``core="all"``)
 
     Raises
     ------
     ConfigError
-        Naming the parameter, its value and what is allowed; also for an unknown parameter name.
-    AssetError
-        A backbone's weight file is missing, or a ShapeNet folder holds too few models.
+        An unknown parameter name (in ``values`` or ``choices``), or a value its rule refuses.
     """
     choices = dict(choices or {})
-    unknown = sorted(set(params) - set(KNOWN)) + sorted(set(choices) - set(KNOWN))
+    unknown = sorted(set(values) - set(constraints)) + sorted(set(choices) - set(constraints))
     if unknown:
-        raise ConfigError(f"unknown parameter {unknown[0]!r}={params.get(unknown[0])!r}; known parameters: "
-                          f"{sorted(KNOWN)}")
-    out = {name: KNOWN[name](name, value, choices) for name, value in params.items()}
-    _check_world(out)
-    _check_training(out)
-    return out
-
-
-def _check_world(p: dict) -> None:
-    """Source settings and their folder; the stimulus config (K against the Debian catalogue, sizes)."""
-    if "source" not in p and "shapenet_root" not in p:
-        return
-    from .pipeline import PROFILE_WORLD
-    from .stimuli.stimulus_set import SourceSettings, StimulusConfig
-
-    settings = SourceSettings.of(p.get("source", "debian"), p.get("shapenet_root"))
-    k = p.get("identities_per_category")
-    if k is None:
-        k = PROFILE_WORLD[p.get("profile", "quick")]["identities_per_category"]
-    settings.check_paths(k)
-    kw = {name: p[name] for name in ("image_size", "seed") if name in p}
-    StimulusConfig(identities_per_category=k, **settings.stimulus_kwargs(), **kw)
-    p["sources"] = settings
-
-
-def _check_training(p: dict) -> None:
-    """Every (scenario, core) the parameters name must make a valid training config (combinations of
-    readout/attention, STSF feature, seq_len long enough for the largest N)."""
-    names = ("scenario", "scenarios", "feature", "core", "cores", "readout", "attention", "hidden_size",
-             "seq_len")
-    if not any(n in p for n in names):
-        return
-    from .pipeline import train_config
-
-    scenarios = p.get("scenarios") or (p.get("scenario", "MTMF"),)
-    cores = [c for c in (p.get("cores") or (p.get("core", "gru"),)) if c in CORE_NAMES] or ["gru"]
-    kw = {n: p[n] for n in ("readout", "attention", "hidden_size", "seq_len") if n in p}
-    for scenario in scenarios:
-        if scenario not in _scenarios():  # a chapter-specific choice (choices=...); nothing to build
-            continue
-        features = p.get("stsf_features") if scenario == "STSF" and p.get("stsf_features") \
-            else (p.get("feature"),)
-        for feature in features:
-            for core in cores:
-                train_config(scenario, core, feature=feature, profile=p.get("profile", "quick"), **kw)
+        raise ConfigError(f"unknown parameter {unknown[0]!r}={values.get(unknown[0])!r}; known parameters: "
+                          f"{sorted(constraints)}")
+    return {name: constraints[name](name, value, choices.get(name)) for name, value in values.items()}

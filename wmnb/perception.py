@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .cache import CacheEntry, atomic_write_with, config_hash, default_cache_dir
+from . import params
 from .errors import AssetError, ConfigError, check_choice, check_int
 
 __all__ = [
@@ -131,6 +132,29 @@ def check_backbone(name: str, allow_download: bool = False) -> BackboneSpec:
     if spec.check is not None:
         spec.check(allow_download)
     return spec
+
+
+def _check_backbone_name(name: str, value) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of {registered_backbones()}")
+    check_backbone(value)  # ConfigError naming the allowed ones; AssetError when its weights are missing
+    return value
+
+
+def _check_backbone_names(name: str, value) -> tuple:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(f"{name}={value!r} must be a non-empty list of names from {registered_backbones()}")
+    for b in value:
+        _check_backbone_name(name, b)
+    return tuple(dict.fromkeys(value))
+
+
+#: the parameters of the frozen front end an entry point may take (:mod:`wmnb.params` rules)
+PARAMETERS = {
+    "backbone": params.Custom(_check_backbone_name),
+    "backbones": params.Custom(_check_backbone_names),
+    "device": params.Device(),
+}
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:

@@ -12,9 +12,9 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from wmnb.config import ANALYSIS_SEED, FEATURES
 from wmnb.errors import ConfigError, check_choice, check_int
-from wmnb.pipeline import ANALYSIS_SEED
-from wmnb.tasks import FEATURES, NBackTrials, TrialStream
+from wmnb.tasks import NBackTrials, TrialStream
 
 __all__ = ["Recording", "record"]
 

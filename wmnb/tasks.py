@@ -32,6 +32,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .config import FEATURES, N_VALUES, SCENARIOS
 from .errors import ConfigError, check_choice, check_float, check_int
 
 __all__ = [
@@ -39,15 +40,9 @@ __all__ = [
     "Condition", "scenario_conditions", "encode_task", "NBackTrials", "TrialStream", "generate_trials",
 ]
 
-FEATURES: tuple[str, ...] = ("location", "identity", "category")
-"""Task features; the index is the feature's slot in the task vector."""
 RESPONSES: tuple[str, ...] = ("no_action", "non_match", "match")
 """Responses; the index is the target class."""
 NO_ACTION, NON_MATCH, MATCH = 0, 1, 2
-N_VALUES: tuple[int, ...] = (1, 2, 3)
-"""N values that the task vector can encode (slots 3, 4, 5)."""
-SCENARIOS: tuple[str, ...] = ("STSF", "STMF", "MTMF")
-"""Training diets: single task single feature, single task (N=2) multi feature, multi task multi feature."""
 
 
 # --------------------------------------------------------------------------------------------- conditions
@@ -629,7 +624,7 @@ def generate_trials(labels, pool, conditions, n_per_condition: int, seed, seq_le
         Raw label values of all images (``location``, ``identity``, ``category``).
     pool : (P,) int array, or a split name when ``labels`` is a StimulusSet
         Image indices allowed in the sequences (a split's pool; distractors come from it).
-    conditions : sequence of Condition / (feature, n) pairs, or a scenario name ("STSF", "STMF", "MTMF")
+    conditions : sequence of Condition / (feature, n) pairs, or a scenario name (:data:`wmnb.config.SCENARIOS`)
     n_per_condition : int >= 1
         Exactly this many sequences per condition (stratified; order shuffled).
     seed : int or numpy.random.Generator

@@ -41,39 +41,18 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
+from wmnb.config import EVAL_SPLITS, FEATURES, PROFILES, SCENARIOS, SPLITS, TRAINING
 from wmnb.cache import CacheEntry, atomic_write_bytes, atomic_write_json, atomic_write_with, config_hash, \
     default_cache_dir, describe_owner, entry_lock, sha256_bytes
-from wmnb.errors import ConfigError, check_choice, check_float, check_int
+from wmnb.errors import ConfigError, check_choice, check_device, check_float, check_int
 from wmnb.models import ModelConfig, WMModel
-from wmnb.tasks import FEATURES, SCENARIOS, NBackTrials, TrialStream, scenario_conditions
+from wmnb.tasks import NBackTrials, TrialStream, scenario_conditions
 
-__all__ = ["PROFILES", "PRECISIONS", "native_bf16", "TrainConfig", "Run", "train", "load_run", "evaluate",
+__all__ = ["PRECISIONS", "native_bf16", "TrainConfig", "Run", "train", "load_run", "evaluate",
            "masked_loss", "resolve_device"]
 
 #: bump when training semantics change (invalidates cached runs)
 TRAINING_VERSION = "4"
-
-EVAL_SPLITS = ("train", "novel_angle", "novel_identity")
-
-#: profile -> defaults for every TrainConfig field left as None (``model`` gives ModelConfig kwargs)
-PROFILES: dict[str, dict[str, Any]] = {
-    # tiny, seconds: tests and nbval only, never a result
-    "smoke": dict(steps=60, batch_size=36, lr=3e-3, milestones=(), gamma=0.1, eval_every=20,
-                  n_eval_per_condition=16, checkpoint_every=20, precision="fp32",
-                  model=dict(hidden_size=64, embedding_dim=64, pca_channels=16, projection_channels=8)),
-    # CPU, under a minute per run on 2 cores: the book's default. Measured (EfficientNet-Lite0, debian, K=12, MTMF):
-    # GRU 0.98-0.99 novel-angle masked accuracy, every task > 0.95 on novel angle (see book chapter 4).
-    # precision "auto": bf16 autocast where the hardware multiplies bf16 natively (a run 1.6x faster on the book's
-    # 2-core AVX512-BF16 machine: benchmarks/bench_time_to_accuracy.py), fp32 elsewhere.
-    "quick": dict(steps=2000, batch_size=128, lr=1e-3, milestones=(1400, 1800), gamma=0.2, eval_every=100,
-                  n_eval_per_condition=100, checkpoint_every=200, precision="auto",
-                  model=dict(hidden_size=None, embedding_dim=128, pca_channels=32, projection_channels=32)),
-    # the paper's scale (GPU): hidden 256 (GRU/LSTM) / 512 (RNN), batch 256, AdamW lr 3e-5, step decay 0.1
-    "paper": dict(steps=60000, batch_size=256, lr=3e-5, milestones=(40000, 50000), gamma=0.1,
-                  eval_every=1000, n_eval_per_condition=400, checkpoint_every=2000, precision="fp32",
-                  model=dict(hidden_size=None, embedding_dim=None, pca_channels=64, projection_channels=32)),
-}
-
 
 #: training arithmetic (:attr:`TrainConfig.precision`)
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -108,7 +87,7 @@ def resolve_device(device: str) -> torch.device:
 class TrainConfig:
     """Everything that determines a training run (validated on construction).
 
-    Fields left as None take the ``profile``'s value (:data:`PROFILES`); the resolved config is what is
+    Fields left as None take the ``profile``'s value (:data:`wmnb.config.TRAINING`); the resolved config is what is
     hashed, so ``TrainConfig(profile="quick")`` and the same values spelled out are the same run.
 
     Parameters
@@ -184,7 +163,7 @@ class TrainConfig:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        check_choice("profile", self.profile, sorted(PROFILES))
+        check_choice("profile", self.profile, PROFILES)
         check_choice("scenario", self.scenario, list(SCENARIOS))
         scenario_conditions(self.scenario, self.feature)  # validates feature
         if self.tasks is not None:
@@ -193,7 +172,7 @@ class TrainConfig:
             if not conds:
                 raise ConfigError("tasks=() is not allowed; give (feature, n) pairs or None")
             set_("tasks", tuple((c.feature, int(c.n)) for c in conds))
-        prof = PROFILES[self.profile]
+        prof = TRAINING[self.profile]
         for k, v in prof.items():
             if k != "model" and getattr(self, k) is None:
                 set_(k, v)
@@ -225,15 +204,12 @@ class TrainConfig:
         set_("p_match", check_float("p_match", self.p_match, low=0.0, high=1.0, low_open=True, high_open=True))
         splits = tuple(self.eval_splits)
         for s in splits:
-            check_choice("eval_splits", s, ["train", "novel_angle", "novel_identity", "novel_both"])
+            check_choice("eval_splits", s, SPLITS)
         if not splits:
-            raise ConfigError("eval_splits=() is not allowed; give at least one of "
-                              "['train', 'novel_angle', 'novel_identity', 'novel_both']")
+            raise ConfigError(f"eval_splits=() is not allowed; give at least one of {list(SPLITS)}")
         set_("eval_splits", splits)
         set_("seed", check_int("seed", self.seed, low=0))
-        if not isinstance(self.device, str) or not (self.device in ("auto", "cpu")
-                                                     or self.device.startswith(("cuda", "mps"))):
-            raise ConfigError(f"device={self.device!r} is not allowed; choose 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        check_device("device", self.device)
         if self.threads is not None:
             set_("threads", check_int("threads", self.threads, low=1))
         check_choice("precision", self.precision, list(PRECISIONS))

@@ -14,8 +14,9 @@ stats           Wilson / bootstrap CIs, paired tests, across-seed aggregation
 Inputs follow :class:`wmnb.recording.Recording`: ``hidden`` (B, T, H), ``labels`` dict feature -> (B, T) raw
 values of the shown stimulus, ``feature`` (B,), ``n`` (B,), ``seq_id`` (B,).
 """
+from ..config import FEATURES
 from .cross_task import cross_task, cross_task_matrix, cross_task_summary
-from .decoding import FEATURES, LinearDecoder, decoder_normals, fit_decoder, score, split_sequences
+from .decoding import LinearDecoder, decoder_normals, fit_decoder, score, split_sequences
 from .dynamics import (cross_time_decoding, encoding_transfer, executive_summary, hypothesis_verdicts,
                        transfer_summary)
 from .orthogonality import compare_spaces, normalised_orthogonality, orthogonality, orthogonality_index

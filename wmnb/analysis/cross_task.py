@@ -45,9 +45,10 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import CORES, FEATURES
 from ..errors import ConfigError, check_choice, check_choices, check_float, check_int
 from ._checks import check_b, check_hidden, check_labels, check_step
-from .decoding import FEATURES, PROTOCOLS, fit_decoder, score, task_groups
+from .decoding import PROTOCOLS, fit_decoder, score, task_groups
 from .task_relevance import one_blas_thread, recording_split
 
 __all__ = ["cross_task", "cross_task_memory", "cross_task_matrix", "cross_task_summary", "task_label",
@@ -291,7 +292,7 @@ def accuracy_comparable(table: pd.DataFrame, *, tolerance: float = 0.02, split: 
     tolerance : float
         Largest allowed absolute difference of the seed-mean accuracy on any task (0.02 = 2 points).
     split : evaluation split compared ("novel_angle": new views of training identities).
-    cores : cores to pair (default: all in the table, in ``("rnn", "gru", "lstm")`` order).
+    cores : cores to pair (default: all in the table, in :data:`wmnb.config.CORES` order).
     level : confidence level of the per-task gap interval (used when each core has >= 2 seeds).
 
     Rule
@@ -321,7 +322,7 @@ def accuracy_comparable(table: pd.DataFrame, *, tolerance: float = 0.02, split: 
     if "split" in t.columns:
         t = t[t["split"] == split]
     t = t[t["feature"] != "all"]
-    order = ("rnn", "gru", "lstm")
+    order = CORES
     present = sorted(set(t["core"]), key=lambda c: (order.index(c) if c in order else len(order), c))
     cores = present if cores is None else list(cores)
     acc = t.groupby(["core", "feature", "n"])["accuracy"].mean()

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import FEATURES
 from ..errors import ConfigError, check_choice, check_float, check_int
 from .stats import accuracy_with_ci
 
@@ -64,7 +65,6 @@ __all__ = [
 ]
 
 #: Object properties, in the task-vector order of :mod:`wmnb.tasks` (index = ``feature`` code).
-FEATURES = ("location", "identity", "category")
 
 DECODER_KINDS = ("logreg", "ovr_svm", "ovr_logreg")
 

@@ -64,9 +64,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from ..errors import check_choice, check_float
 from ._checks import check_b, check_bt, check_hidden, check_labels
-from .decoding import FEATURES, PROTOCOL_LABELS, PROTOCOLS, fit_decoder, holdout_split, score, task_groups
+from .decoding import PROTOCOL_LABELS, PROTOCOLS, fit_decoder, holdout_split, score, task_groups
 
 __all__ = ["step_kind", "cross_time_decoding", "executive_summary", "equal_age_summary", "encoding_transfer",
            "transfer_summary", "decoder_subspace", "subspace_overlap", "hypothesis_verdicts"]

@@ -68,9 +68,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from ..errors import ConfigError, check_int
 from ._checks import check_b, check_hidden, check_labels, check_step
-from .decoding import FEATURES, PROTOCOLS, fit_decoder, holdout_split, score, task_groups
+from .decoding import PROTOCOLS, fit_decoder, holdout_split, score, task_groups
 from .stats import paired_test
 
 __all__ = ["orthogonality_index", "normalised_orthogonality", "null_orthogonality", "orthogonality",

@@ -25,6 +25,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from ..errors import ConfigError
 
 __all__ = ["ProbeSplit", "wilson_interval", "probe_accuracy", "run_probes", "held_out_splits",
@@ -163,7 +164,7 @@ def run_probes(features, labels: Mapping[str, np.ndarray] | pd.DataFrame, splits
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
-def held_out_splits(meta: pd.DataFrame, features: Sequence[str] = ("location", "identity", "category"),
+def held_out_splits(meta: pd.DataFrame, features: Sequence[str] = FEATURES,
                     ) -> list[ProbeSplit]:
     """The standard held-out comparisons for a stimulus set's metadata table.
 

@@ -76,9 +76,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from ..errors import ConfigError, check_choice, check_int
 from ._checks import check_b, check_hidden, check_labels
-from .decoding import FEATURES, LinearDecoder, fit_decoder, holdout_split, split_images, task_groups
+from .decoding import LinearDecoder, fit_decoder, holdout_split, split_images, task_groups
 from .dynamics import step_kind
 from .stats import accuracy_with_ci
 

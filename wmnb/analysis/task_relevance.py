@@ -34,9 +34,10 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from ..errors import ConfigError, check_choice
 from ._checks import check_b, check_bt, check_hidden, check_labels, check_step
-from .decoding import FEATURES, PROTOCOL_LABELS, PROTOCOLS, fit_decoder, holdout_split, score, task_groups
+from .decoding import PROTOCOL_LABELS, PROTOCOLS, fit_decoder, holdout_split, score, task_groups
 
 __all__ = ["task_relevance", "task_relevance_transfer", "relevance_summary", "normalised_accuracy",
            "decoded_split", "recording_split", "PROTOCOL_NAMES", "COLUMNS"]

@@ -18,13 +18,14 @@ import math
 import torch
 from torch import nn
 
+from ..config import AUTOMATA_TRANSFORMERS, CORES
 from ..errors import check_choice, check_int
 
 __all__ = ["RECURRENT", "TRANSFORMERS", "MODEL_NAMES", "MODEL_TITLES", "RecurrentClassifier",
            "CausalTransformer", "build", "n_params"]
 
-RECURRENT = ("rnn", "gru", "lstm")
-TRANSFORMERS = ("transformer_sin", "transformer_none", "transformer_alibi")
+RECURRENT = CORES
+TRANSFORMERS = AUTOMATA_TRANSFORMERS
 MODEL_NAMES = RECURRENT + TRANSFORMERS
 MODEL_TITLES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM", "transformer_sin": "Transformer (sin/cos)",
                 "transformer_none": "Transformer (no PE)", "transformer_alibi": "Transformer (ALiBi)"}

@@ -23,36 +23,18 @@ import pandas as pd
 import torch
 
 from ..cache import CacheEntry, atomic_write_json, atomic_write_with, config_hash, default_cache_dir
+from ..config import AUTOMATA, check_seeds, sizes
 from ..errors import ConfigError, TrainingError, check_choice, check_float, check_int
 from . import models as M
 from .tasks import TASK_NAMES, get_task, sample
 
-__all__ = ["TrainSpec", "PROFILE_SIZES", "settings", "spec_for", "train", "trained_model", "test_strings", "predict",
+__all__ = ["TrainSpec", "settings", "spec_for", "train", "trained_model", "test_strings", "predict",
            "evaluate_lengths", "length_table", "summarise_lengths", "EVAL_SEED", "TRAIN_VERSION"]
 
 #: bump when the training procedure changes what a cached model holds
 TRAIN_VERSION = "1"
 #: the seed of the test strings (shared by every model and seed)
 EVAL_SEED = 12_345
-
-#: per profile: optimiser steps and peak learning rate of the recurrent models (``steps``, ``lr``) and of the
-#: Transformers (``transformer_steps``, ``transformer_lr``: a larger budget and a lower rate, the anchor's
-#: 1e-3, so that the Transformer gets a fair chance to fit the training lengths), batch size, train length L,
-#: test length, test strings, default tasks/models/seeds
-PROFILE_SIZES = {
-    "smoke": dict(steps=60, lr=3e-3, transformer_steps=60, transformer_lr=1e-3, batch_size=32, train_length=8,
-                  test_length=80, n_eval=64,
-                  tasks=("parity", "perm3"), models=("rnn", "gru", "transformer_sin"), seeds=(0, 1)),
-    "quick": dict(steps=2000, lr=3e-3, transformer_steps=3000, transformer_lr=1e-3, batch_size=128,
-                  train_length=20, test_length=200, n_eval=256,
-                  tasks=("parity", "perm3"),
-                  models=("rnn", "gru", "lstm", "transformer_sin", "transformer_none"), seeds=(0, 1, 2)),
-    "paper": dict(steps=10_000, lr=3e-3, transformer_steps=15_000, transformer_lr=1e-3, batch_size=128,
-                  train_length=40, test_length=500, n_eval=512,
-                  tasks=("parity", "sum_mod", "cycle_nav", "even_pairs", "perm3"),
-                  models=M.MODEL_NAMES, seeds=(0, 1, 2, 3, 4)),
-}
-
 
 @dataclass(frozen=True)
 class TrainSpec:
@@ -246,12 +228,11 @@ def settings(profile: str = "quick", *, tasks=None, models=None, train_length=No
     Returns a dict of the resolved values (``tasks, models, seeds, train_length, test_length, steps, lr,
     transformer_steps, transformer_lr, batch_size, n_eval, device``).
     """
-    from ..errors import check_choices
-    from ..params import check as check_params
+    from ..errors import check_choices, check_device
 
-    check_params(profile=profile, **({} if seeds is None else {"seeds": seeds}),
-                 **({} if device == "auto" else {"device": device}))
-    size = PROFILE_SIZES[profile]
+    size = sizes(AUTOMATA, profile)
+    seeds = check_seeds("seeds", seeds)
+    check_device("device", device)
     tasks = size["tasks"] if tasks is None else check_choices("tasks", tasks, TASK_NAMES)
     models = size["models"] if models is None else check_choices("models", models, M.MODEL_NAMES)
     for name, vals in (("tasks", tasks), ("models", models)):
@@ -260,9 +241,7 @@ def settings(profile: str = "quick", *, tasks=None, models=None, train_length=No
     L = size["train_length"] if train_length is None else check_int("train_length", train_length, low=2, high=200)
     default_test = size["test_length"] if train_length is None else 10 * L
     T = default_test if test_length is None else check_int("test_length", test_length, low=2 * L, high=5000)
-    seeds = size["seeds"] if seeds is None else tuple(int(s) for s in seeds)
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds={list(seeds)!r} repeats a seed")
+    seeds = size["seeds"] if seeds is None else seeds
     if transformer_steps is not None:
         transformer_steps = check_int("transformer_steps", transformer_steps, low=4)
     elif steps is None:

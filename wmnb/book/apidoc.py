@@ -6,26 +6,33 @@ import inspect
 
 #: modules in data-flow order (science), then figures, then the book machinery
 MODULES = (
+    # the ground floor: names, profiles and sizes; the parameter engine; errors, caches
+    "wmnb.config", "wmnb.params", "wmnb.errors", "wmnb.cache", "wmnb.results",
+    # science, in data-flow order
     "wmnb.stimuli", "wmnb.stimuli.debian", "wmnb.perception", "wmnb.tasks", "wmnb.models", "wmnb.training",
-    "wmnb.recording", "wmnb.pipeline", "wmnb.analysis.probes", "wmnb.analysis.decoding",
+    "wmnb.recording", "wmnb.runs", "wmnb.pipeline", "wmnb.analysis.probes", "wmnb.analysis.decoding",
     "wmnb.analysis.task_relevance", "wmnb.analysis.cross_task", "wmnb.analysis.orthogonality",
-    "wmnb.analysis.dynamics", "wmnb.analysis.procrustes", "wmnb.analysis.perturbation", "wmnb.analysis.stats",
-    "wmnb.verdicts", "wmnb.claims", "wmnb.params", "wmnb.errors", "wmnb.cache", "wmnb.results",
-    "wmnb.experiments.core",
-    # beyond the paper's figures: attention (ch. 11), temporal superposition (ch. 13), procedural tasks (ch. 14)
-    "wmnb.attention", "wmnb.superposition.model", "wmnb.superposition.measures", "wmnb.superposition.sweep",
+    "wmnb.analysis.dynamics", "wmnb.analysis.procrustes", "wmnb.analysis.perturbation", "wmnb.analysis.attention",
+    "wmnb.analysis.stats", "wmnb.verdicts",
+    # experiments: run sets in, cached tables and claim records out
+    "wmnb.experiments.core", "wmnb.experiments.behaviour", "wmnb.experiments.relevance",
+    "wmnb.experiments.cross_task", "wmnb.experiments.orthogonality", "wmnb.experiments.dynamics",
+    "wmnb.experiments.procrustes", "wmnb.experiments.perturbation", "wmnb.experiments.attention",
+    # beyond the paper's figures: temporal superposition (ch. 13), procedural tasks (ch. 14)
+    "wmnb.superposition.model", "wmnb.superposition.measures", "wmnb.superposition.sweep",
     "wmnb.superposition.ksweep", "wmnb.superposition.bridge", "wmnb.superposition.claims", "wmnb.automata.tasks",
     "wmnb.automata.models",
     "wmnb.automata.training", "wmnb.automata.fsm", "wmnb.automata.extraction", "wmnb.automata.claims",
-    # cluster sweeps
-    "wmnb.sweep",
+    # every claim, and every parameter an entry point takes
+    "wmnb.claims", "wmnb.checks",
     # figures, one module per topic, in chapter order
     "wmnb.figures.style", "wmnb.figures.stimuli", "wmnb.figures.tasks", "wmnb.figures.behaviour",
     "wmnb.figures.relevance", "wmnb.figures.cross_task", "wmnb.figures.orthogonality", "wmnb.figures.dynamics",
     "wmnb.figures.procrustes", "wmnb.figures.perturbation", "wmnb.figures.attention",
     "wmnb.figures.superposition", "wmnb.figures.automata", "wmnb.figures.explorer",
-    # the book machinery
-    "wmnb.book", "wmnb.book.report", "wmnb.book.colab", "wmnb.book.htmlcheck",
+    # the book machinery, cluster sweeps included
+    "wmnb.book", "wmnb.book.chapter_setup", "wmnb.book.chapters", "wmnb.book.sweep", "wmnb.book.report",
+    "wmnb.book.colab", "wmnb.book.htmlcheck",
 )
 
 

@@ -28,8 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
+from ..cache import CacheEntry, atomic_write_bytes, default_cache_dir, sha256_file
+from ..config import PROFILES
 from ..errors import check_choice, check_int
-from .chapters import CHAPTERS, COLD_FIRST, PROFILES, ChapterRun, select
+from . import sweep
+from .chapters import CHAPTERS, COLD_FIRST, ChapterRun, select
 from .paths import BOOK_DIR, BUILD_ROOT_ENV, EXECUTED_DIR, NBVAL_DIR, ROOT
 from .timings import TIMINGS, record_time, record_training, record_wall, timings_markdown
 
@@ -68,7 +71,6 @@ def _root_of(out_dir: Path) -> Path:
 
 def _artefact_digests(run: ChapterRun, root: Path) -> dict[str, str | None]:
     """sha256 of each declared artefact of ``run`` under ``root`` (None when missing)."""
-    from ..cache import sha256_file
 
     return {a: sha256_file(root / a) if (root / a).is_file() else None for a in run.artefacts}
 
@@ -176,16 +178,12 @@ def pretrain(runs: list[ChapterRun], profile: str, out_dir: Path = EXECUTED_DIR,
     executes, so the chapters (executing in parallel, one torch thread each) only read the cache.
 
     ``workers`` = 1 (default) trains them one after another in this process on all of torch's threads;
-    more trains them in parallel processes of one thread each (:func:`wmnb.sweep.run`). On a 2-core laptop one
+    more trains them in parallel processes of one thread each (:func:`wmnb.book.sweep.run`). On a 2-core laptop one
     at a time is faster (``benchmarks/bench_time_to_accuracy.py``: 55 s per quick MTMF GRU run alone on 2
     threads, 61 s per run for two side by side on one thread each). Records the stage's wall time and each
     run's training time (:func:`record_training`). A run that fails here fails again, visibly, in its chapter.
     """
-    from .. import sweep
-    from ..cache import CacheEntry, default_cache_dir
-    from ..runplan import declared
-
-    pages = [r.page for r in runs if declared(r)]
+    pages = [r.page for r in runs if r.needs]
     if not pages:
         return
     items = [it for it in sweep.plan(profile, chapters=pages) if not it.cached]
@@ -321,7 +319,6 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
     if missing:
         print(f"pages never executed (run them first): {missing}", flush=True)
         return 1
-    from ..cache import atomic_write_bytes
 
     table = timings_markdown(out_dir).encode()
     if not (out_dir / "timings.md").is_file() or (out_dir / "timings.md").read_bytes() != table:
@@ -365,7 +362,6 @@ def html_fresh(root: Path = ROOT) -> bool:
 def shadow_root(path: Path) -> Path:
     """A copy of the book's frame (config, TOC, front matter) at ``path``, for a build that must not touch
     the real book (the smoke-profile check). Chapter sources are still read from the repository."""
-    from ..cache import atomic_write_bytes
 
     path.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
@@ -382,7 +378,6 @@ def check(root: Path | None = None) -> int:
     Fails (non-zero) on a chapter error, a Jupyter Book warning, a missing image, an error output cell or a
     broken internal link. Screenshots go to ``<root>/screenshots``.
     """
-    from ..cache import default_cache_dir
     from .htmlcheck import check_site, summarise
 
     root = shadow_root(root or (default_cache_dir() / "book-smoke"))

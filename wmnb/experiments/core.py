@@ -4,9 +4,10 @@ One place for what :mod:`~wmnb.experiments.relevance`, :mod:`~wmnb.experiments.c
 :mod:`~wmnb.experiments.orthogonality`, :mod:`~wmnb.experiments.dynamics`, :mod:`~wmnb.experiments.procrustes`
 and :mod:`~wmnb.experiments.perturbation` all need:
 
-* **runs and recordings**: :func:`get_run` (:func:`wmnb.pipeline.trained_run`, memoised in-process) and
-  :func:`get_recording` (:func:`wmnb.pipeline.recording`, the last few memoised); both are cached on disk by
-  the pipeline, the memos only save re-loading within one process.
+* **run sets**: every experiment takes a :class:`wmnb.pipeline.RunSet` (:func:`as_runset`) and reads each run
+  and its analysis recording through it; each experiment module has a ``needs(p)`` that turns chapter parameters
+  ``p`` into the :class:`wmnb.runs.RunSpec` list it reads (:func:`seeds_of`, :func:`cores_of`, :func:`arm_of`),
+  the one definition that both the chapter and the sweep plan (:mod:`wmnb.sweep`) use.
 * **run tables**: :func:`run_row` / :func:`run_table`, one row per trained run (run key, overall masked
   accuracy of the last checkpoint).
 * **per-seed tables**: :func:`per_seed_tables` runs one analysis per seed through
@@ -15,40 +16,37 @@ and :mod:`~wmnb.experiments.perturbation` all need:
   aggregate_seeds`) and :class:`ExperimentTables` hold the result.
 * **claims**: :func:`claim_dict` (the record every ``claim_*`` returns) and :func:`seed_ci` (the seed interval
   of :mod:`wmnb.analysis.stats`).
-* **argument checks** shared by several experiments: :func:`resolve_seeds`, :func:`check_cores`,
+* **argument checks** shared by several experiments: :func:`check_cores`,
   :func:`check_split`, :func:`check_features`, :func:`relevant_cells`, :func:`resolve_n_per_condition`.
 
 Nothing here computes an analysis number itself; every number comes from :mod:`wmnb.analysis`.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .. import params
 from ..analysis.stats import seed_ci
-from ..errors import ConfigError, check_int
-from ..pipeline import ANALYSIS_SEED
-from ..tasks import FEATURES  # task features / decoded properties, in task-code order
+from ..config import ANALYSIS_SEED, ANALYSIS_SEQUENCES, CORES, EVAL_SPLITS, FEATURES, SPLITS, seeds_for
+from ..errors import ConfigError, check_choice, check_int
+from ..pipeline import RunSet
+from ..runs import DEFAULT_ARM, Arm, RunSpec
 from ..verdicts import VERDICTS
 
-__all__ = ["EXPERIMENT_VERSION", "FEATURES", "CORES", "VERDICTS", "ExperimentTables", "resolve_seeds",
-           "model_label", "get_run", "resolve_n_per_condition", "get_recording", "recording_description", "run_row",
-           "run_table", "check_cores", "check_split", "check_features", "feature_cells", "relevant_cells",
+__all__ = ["EXPERIMENT_VERSION", "PARAMETERS", "ExperimentTables", "as_runset", "seeds_of", "cores_of", "arm_of",
+           "resolve_n_per_condition", "recording_description", "run_row", "run_table", "check_cores", "check_split", "check_features", "feature_cells", "relevant_cells",
            "iter_feature_blocks", "subsample_rows", "source_tables", "seed_ci", "add_seed", "aggregate",
            "claim_dict", "per_seed_tables"]
 
 #: bump when an experiment's computation changes (part of every cache description)
 EXPERIMENT_VERSION = "1"
-#: recurrent cores compared across the book
-CORES = ("rnn", "gru", "lstm")
 
-#: in-process memo sizes (runs are small; a recording holds every hidden state of the analysis set)
-_MAX_RUNS = 32
-_MAX_RECORDINGS = 3
+#: the analysis parameters chapters share (:mod:`wmnb.params` rules)
+PARAMETERS = {"n_per_condition": params.Int(low=1), "by_n": params.Bool(), "by_feature": params.Bool()}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -87,96 +85,60 @@ class ExperimentTables:
                 f"summary {self.summary.shape}, extra={sorted(self.extra)})")
 
 
-def resolve_seeds(w, seeds: Optional[Iterable[int]] = None, n_seeds: Optional[int] = None) -> tuple[int, ...]:
-    """``seeds`` as a tuple; None -> :func:`wmnb.pipeline.seeds_for` (``w.profile``, ``n_seeds``)."""
-    from ..pipeline import seeds_for
-
-    if seeds is None:
-        return seeds_for(w.profile, n_seeds)
-    seeds = tuple(check_int("seed", s, low=0) for s in seeds)
-    if not seeds:
-        raise ConfigError("seeds is empty; pass at least one seed or None for the profile's seeds")
-    return seeds
-
-
 # ---------------------------------------------------------------------------------------------------------
-# trained runs and recordings (one memo each)
+# run sets: what an experiment reads, and the runs a chapter's parameters ask for
 # ---------------------------------------------------------------------------------------------------------
-_RUNS: "OrderedDict[tuple, Any]" = OrderedDict()
-_RECORDINGS: "OrderedDict[tuple, Any]" = OrderedDict()
+def as_runset(runs, what: str = "runs") -> RunSet:
+    """``runs`` if it is a :class:`wmnb.pipeline.RunSet`, else a ConfigError saying what an experiment takes."""
+    if not isinstance(runs, RunSet):
+        raise ConfigError(f"{what} must be a wmnb.pipeline.RunSet (e.g. RunSet.grid(world, scenarios=['MTMF'], "
+                          f"cores=['gru'])); got {type(runs).__name__}")
+    return runs
 
 
-def model_label(scenario: str, core: str, feature: Optional[str] = None) -> str:
-    """``"MTMF gru"``, ``"STSF-category gru"``."""
-    return f"{scenario}-{feature} {core}" if feature else f"{scenario} {core}"
+def seeds_of(p: Mapping[str, Any], key: str = "seeds") -> tuple[int, ...]:
+    """The seeds chapter parameters ``p`` ask for: ``p[key]``, else the profile's first ``p["n_seeds"]``, else the
+    profile's (:func:`wmnb.config.seeds_for`)."""
+    return seeds_for(p["profile"], p.get("n_seeds"), p.get(key))
 
 
-def get_run(w, scenario: str, core: str, seed: int, progress: bool = False, *, feature: Optional[str] = None):
-    """The trained run of (scenario, core, seed[, STSF feature]): :func:`wmnb.pipeline.trained_run` (cached on
-    disk by the pipeline; memoised in-process, the last :data:`_MAX_RUNS`)."""
-    from ..pipeline import trained_run
-
-    key = (id(w.stimuli), w.profile, scenario, core, int(seed), feature)
-    if key in _RUNS:
-        _RUNS.move_to_end(key)
-        return _RUNS[key]
-    kw = {"feature": feature} if feature is not None else {}
-    run = trained_run(w, scenario, core, seed=int(seed), progress=progress, **kw)
-    _RUNS[key] = run
-    while len(_RUNS) > _MAX_RUNS:
-        _RUNS.popitem(last=False)
-    return run
+def cores_of(p: Mapping[str, Any], default: str = "gru") -> tuple[str, ...]:
+    """The cores chapter parameters ``p`` ask for: ``p["cores"]``, else ``p["core"]`` (``"all"``: the three),
+    else ``default``; validated (:func:`check_cores`)."""
+    return check_cores(p.get("cores") or p.get("core") or default)
 
 
-def resolve_n_per_condition(w, n_per_condition: Optional[int] = None) -> int:
-    """Sequences per condition of the analysis recording: the profile's :data:`wmnb.pipeline.
-    ANALYSIS_SEQUENCES` when None, else the validated value (at least 2)."""
-    from ..pipeline import ANALYSIS_SEQUENCES
+def arm_of(p: Mapping[str, Any]) -> Arm:
+    """The arm of chapter parameters ``p`` (``p["arm"]``, an :class:`wmnb.runs.Arm`; the default when absent)."""
+    arm = p.get("arm") or DEFAULT_ARM
+    if not isinstance(arm, Arm):
+        raise ConfigError(f"arm={arm!r} must be a wmnb.runs.Arm (chapters resolve an arm's name first)")
+    return arm
 
-    return ANALYSIS_SEQUENCES[w.profile] if n_per_condition is None else check_int(
+
+def resolve_n_per_condition(profile: str, n_per_condition: Optional[int] = None) -> int:
+    """Sequences per condition of the analysis recording: the profile's :data:`wmnb.config.ANALYSIS_SEQUENCES`
+    when None, else the validated value (at least 2)."""
+    return ANALYSIS_SEQUENCES[profile] if n_per_condition is None else check_int(
         "n_per_condition", n_per_condition, low=2)
 
 
-def get_recording(w, run, split: str = "train", n_per_condition: Optional[int] = None,
-                  seed: Optional[int] = None):
-    """:func:`wmnb.pipeline.recording` of ``run`` (memoised in-process: the last :data:`_MAX_RECORDINGS`).
-
-    ``n_per_condition`` None = the profile's analysis set size; ``seed`` None = :data:`wmnb.pipeline.
-    ANALYSIS_SEED`. Defaults give exactly the recording of ``recording(w, run, split=split)``.
-    """
-    from ..pipeline import ANALYSIS_SEQUENCES, recording
-
-    n = ANALYSIS_SEQUENCES[w.profile] if n_per_condition is None else int(n_per_condition)
-    seed = ANALYSIS_SEED if seed is None else int(seed)
-    key = (id(w.stimuli), w.profile, run.key, split, n, seed)
-    if key in _RECORDINGS:
-        _RECORDINGS.move_to_end(key)
-        return _RECORDINGS[key]
-    rec = recording(w, run, split=split, n_per_condition=n, seed=seed)
-    _RECORDINGS[key] = rec
-    while len(_RECORDINGS) > _MAX_RECORDINGS:
-        _RECORDINGS.popitem(last=False)
-    return rec
-
-
-def recording_description(w, split: str) -> dict:
+def recording_description(profile: str, split: str) -> dict:
     """What determines the default analysis recording besides the run (for cache descriptions)."""
-    from ..pipeline import ANALYSIS_SEQUENCES
-
-    return dict(split=split, n_per_condition=ANALYSIS_SEQUENCES[w.profile], seed=ANALYSIS_SEED)
+    return dict(split=split, n_per_condition=ANALYSIS_SEQUENCES[profile], seed=ANALYSIS_SEED)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # run tables
 # ---------------------------------------------------------------------------------------------------------
-def run_row(run, seed: int, scenario: str, core: str, feature: Optional[str] = None) -> dict:
+def run_row(run, spec: RunSpec) -> dict:
     """One row of an experiment's ``runs`` table: ``seed, model, scenario, core, stsf_feature, run_key`` and
     the overall masked accuracy of the last checkpoint ``acc_train, acc_novel_angle, acc_novel_identity``
     (NaN where the split was not evaluated)."""
     m = run.metrics
-    row = dict(seed=int(seed), model=model_label(scenario, core, feature), scenario=scenario, core=core,
-               stsf_feature=feature or "", run_key=run.key)
-    for split in ("train", "novel_angle", "novel_identity"):
+    row = dict(seed=spec.seed, model=spec.model, scenario=spec.scenario, core=spec.core,
+               stsf_feature=spec.feature or "", run_key=run.key)
+    for split in EVAL_SPLITS:
         sel = m[(m["feature"] == "all") & (m["split"] == split)]
         row[f"acc_{split}"] = float(sel["accuracy"].iloc[0]) if len(sel) else np.nan
     return row
@@ -185,10 +147,10 @@ def run_row(run, seed: int, scenario: str, core: str, feature: Optional[str] = N
 _RUN_TABLE_COLUMNS = ["seed", "run_key", "scenario", "core", "acc_train", "acc_novel_angle", "acc_novel_identity"]
 
 
-def run_table(w, scenario: str, core: str, seeds: Sequence[int], progress: bool = False) -> pd.DataFrame:
-    """One row per seed: ``seed, run_key, scenario, core, acc_train, acc_novel_angle, acc_novel_identity``
+def run_table(runs: RunSet, progress: bool = False) -> pd.DataFrame:
+    """One row per run: ``seed, run_key, scenario, core, acc_train, acc_novel_angle, acc_novel_identity``
     (overall masked accuracy of the last checkpoint, :func:`run_row`)."""
-    rows = [run_row(get_run(w, scenario, core, s, progress), s, scenario, core) for s in seeds]
+    rows = [run_row(runs.run(s, progress), s) for s in runs]
     return pd.DataFrame([{c: r[c] for c in _RUN_TABLE_COLUMNS} for r in rows])
 
 
@@ -208,9 +170,7 @@ def check_cores(cores) -> tuple:
 
 def check_split(split: str) -> str:
     """A validated stimulus pool of the analysis recording."""
-    from ..errors import check_choice
-
-    return check_choice("split", split, ["train", "novel_angle", "novel_identity", "novel_both"])
+    return check_choice("split", split, SPLITS)
 
 
 def check_features(features) -> Optional[tuple[str, ...]]:
@@ -285,17 +245,17 @@ def subsample_rows(feature: np.ndarray, n: np.ndarray, max_per_cell: Optional[in
 
 
 def source_tables(source, name: str, run_experiment, **kw) -> pd.DataFrame:
-    """``source`` as the per-seed table of experiment ``name``: an ExperimentTables, a DataFrame, or a World
-    (then ``run_experiment(world, **kw)`` is called)."""
+    """``source`` as the per-seed table of experiment ``name``: an ExperimentTables, a DataFrame, or a RunSet
+    (then ``run_experiment(runs, **kw)`` is called)."""
     if isinstance(source, pd.DataFrame):
         return source
     if hasattr(source, "per_seed") and hasattr(source, "name"):
         if source.name != name:
             raise ConfigError(f"expected the tables of experiment {name!r}, got {source.name!r}")
         return source.per_seed
-    if hasattr(source, "stimuli") and hasattr(source, "features"):
+    if isinstance(source, RunSet):
         return run_experiment(source, **kw).per_seed
-    raise ConfigError(f"source must be a World, an ExperimentTables or a DataFrame; got {type(source).__name__}")
+    raise ConfigError(f"source must be a RunSet, an ExperimentTables or a DataFrame; got {type(source).__name__}")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -318,20 +278,22 @@ def aggregate(summary: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     return aggregate_seeds(tables, list(keys))
 
 
-def per_seed_tables(w, scenario, core, seeds, kind, analysis_desc, compute_one, split, progress,
-                    cache_dir) -> list[pd.DataFrame]:
-    """Run ``compute_one(rec, run, seed)`` per seed through :func:`wmnb.results.cached_table` on the default
-    analysis recording of ``split``; one table per seed, each with a first column ``seed``."""
+def per_seed_tables(runs: RunSet, kind, analysis_desc, compute_one, split, progress, cache_dir
+                    ) -> list[pd.DataFrame]:
+    """Run ``compute_one(rec, run, seed)`` per run of ``runs`` (one model, several seeds) through
+    :func:`wmnb.results.cached_table` on the default analysis recording of ``split``; one table per run, each with
+    a first column ``seed``."""
     from ..results import cached_table
 
     out = []
-    for s in seeds:
-        run = get_run(w, scenario, core, s, progress)
-        desc = dict(v=EXPERIMENT_VERSION, run=run.key, recording=recording_description(w, split),
+    for spec in runs:
+        run = runs.run(spec, progress)
+        desc = dict(v=EXPERIMENT_VERSION, run=run.key, recording=recording_description(runs.profile, split),
                     analysis=analysis_desc)
-        tab = cached_table(kind, desc, lambda run=run, s=s: compute_one(get_recording(w, run, split), run, s),
+        tab = cached_table(kind, desc, lambda run=run, spec=spec: compute_one(runs.recording(spec, split), run,
+                                                                                spec.seed),
                            cache_dir=cache_dir)
-        out.append(add_seed(tab, s))
+        out.append(add_seed(tab, spec.seed))
     return out
 
 

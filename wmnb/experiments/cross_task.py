@@ -26,20 +26,19 @@ Claim: :func:`claim_F2` (rule: :func:`f2_rule`).
 """
 from __future__ import annotations
 
-from ..pipeline import ANALYSIS_SEED
-
-from typing import Iterable, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import pandas as pd
 
+from ..config import ANALYSIS_SEED, MULTI_TASK_SCENARIOS
 from ..errors import ConfigError, check_choice, check_float, check_int
-from ..tasks import SCENARIOS
+from ..pipeline import RunSet
+from ..runs import RunSpec
 from ..verdicts import combine, interval_verdict, per_seed_values
-from .core import (CORES, EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, check_cores, check_split,
-                   claim_dict, get_recording, get_run, resolve_n_per_condition, resolve_seeds, run_row, seed_ci,
-                   source_tables)
+from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, arm_of, as_runset, check_split,
+                   claim_dict, cores_of, resolve_n_per_condition, run_row, seed_ci, seeds_of, source_tables)
 
-__all__ = ["cross_task", "claim_F2", "f2_rule", "generalisation_by_core", "task_accuracy", "SITES",
+__all__ = ["needs", "cross_task", "claim_F2", "f2_rule", "generalisation_by_core", "task_accuracy", "SITES",
            "PER_SEED_COLUMNS", "SUMMARY_COLUMNS"]
 
 SITES = ("encoding", "memory")
@@ -61,19 +60,22 @@ def task_accuracy(run, seed: int, core: str) -> pd.DataFrame:
                              n=m["n"].astype(int).to_numpy(), accuracy=m["accuracy"].astype(float).to_numpy()))
 
 
-def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
-               seeds: Optional[Iterable[int]] = None, n_seeds: Optional[int] = None, split: str = "train",
-               n_per_condition: Optional[int] = None, step: int = 0, by_n: bool = True, memory: bool = True,
-               paper_style: bool = True, tolerance: float = 0.02, C: float = 1.0, cache_dir=None,
-               progress: bool = False, force: bool = False) -> ExperimentTables:
+def needs(p: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs :func:`cross_task` reads for chapter parameters ``p``: ``scenario`` (default MTMF) x the cores
+    (``cores`` / ``core``, "all": the three) x the seeds (:func:`~wmnb.experiments.core.seeds_of`), of ``arm``."""
+    scenario = check_choice("scenario", p.get("scenario", "MTMF"), MULTI_TASK_SCENARIOS)
+    return [RunSpec(scenario, c, s, arm=arm_of(p)) for c in cores_of(p, "all") for s in seeds_of(p)]
+
+
+def cross_task(runs: RunSet, *, split: str = "train", n_per_condition: Optional[int] = None, step: int = 0,
+               by_n: bool = True, memory: bool = True, paper_style: bool = True, tolerance: float = 0.02,
+               C: float = 1.0, cache_dir=None, progress: bool = False, force: bool = False) -> ExperimentTables:
     """Cross-task decoder generalisation for each architecture and seed.
 
     Parameters
     ----------
-    w : wmnb.pipeline.World
-    cores : architectures ("rnn", "gru", "lstm", a tuple of them, or "all").
-    scenario : training diet with several tasks ("MTMF" or "STMF"; STSF has one task and is refused).
-    seeds, n_seeds : seeds (None -> :func:`wmnb.pipeline.seeds_for` of ``w.profile``).
+    runs : wmnb.pipeline.RunSet of one training diet with several tasks ("MTMF" or "STMF"; STSF has one task
+        and is refused): every core and seed it holds (e.g. the runs of :func:`needs`).
     split, n_per_condition : analysis recording (pool; sequences per condition, None = the profile's).
     step : step of the encoding site (0 = encoding step of the first stimulus).
     by_n : encoding-site tasks are (feature, N) pairs (default, 9 x 9) or features with N pooled (3 x 3).
@@ -99,11 +101,11 @@ def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
     from ..analysis.cross_task import cross_task as _cross_task
     from ..results import cached_table
 
-    cores = check_cores(cores)
-    check_choice("scenario", scenario, [s for s in SCENARIOS if s != "STSF"])
-    seeds = resolve_seeds(w, seeds, n_seeds)
+    runs = as_runset(runs)
+    scenario = check_choice("scenario", runs.one("scenario"), MULTI_TASK_SCENARIOS)
+    cores, seeds = runs.cores, runs.seeds
     split = check_split(split)
-    npc = resolve_n_per_condition(w, n_per_condition)
+    npc = resolve_n_per_condition(runs.profile, n_per_condition)
     step = check_int("step", step, low=0)
     tolerance = check_float("tolerance", tolerance, low=0.0)
     C = check_float("C", C, low=0.0, low_open=True)
@@ -111,37 +113,37 @@ def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
                   split_strata="identity", variants=["raw", "centred"], memory_position=0)
     jobs = [("encoding", "image")] + ([("encoding", "sequence")] if paper_style else []) \
         + ([("memory", "image")] if memory else [])
-    parts, summ, runs, accs = [], [], [], []
-    for core in cores:
-        for seed in seeds:
-            run = get_run(w, scenario, core, seed, progress)
-            runs.append(run_row(run, seed, scenario, core))
-            accs.append(task_accuracy(run, seed, core))
-            for site, pr in jobs:
-                desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), site=site, protocol=pr,
-                            recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED), analysis=params)
+    parts, summ, run_rows, accs = [], [], [], []
+    for spec in runs:
+        core, seed = spec.core, spec.seed
+        run = runs.run(spec, progress)
+        run_rows.append(run_row(run, spec))
+        accs.append(task_accuracy(run, seed, core))
+        for site, pr in jobs:
+            desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), site=site, protocol=pr,
+                        recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED), analysis=params)
 
-                def compute(run=run, seed=seed, site=site, pr=pr):
-                    rec = get_recording(w, run, split, npc)
-                    if site == "memory":
-                        return cross_task_memory(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id,
-                                                 stimuli=rec.stimuli, position=0, protocol=pr, seed=int(seed), C=C)
-                    return _cross_task(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id, stimuli=rec.stimuli,
-                                       step=step, by_n=by_n, protocol=pr, seed=int(seed), C=C)
+            def compute(spec=spec, seed=seed, site=site, pr=pr):
+                rec = runs.recording(spec, split, npc)
+                if site == "memory":
+                    return cross_task_memory(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id,
+                                             stimuli=rec.stimuli, position=0, protocol=pr, seed=int(seed), C=C)
+                return _cross_task(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id, stimuli=rec.stimuli,
+                                   step=step, by_n=by_n, protocol=pr, seed=int(seed), C=C)
 
-                tab = cached_table("exp_cross_task", desc, compute, cache_dir=cache_dir, force=force)
-                for c in ("same_task", "same_feature"):
-                    tab[c] = tab[c].astype(bool)
-                s = cross_task_summary(tab, per_n=by_n)
-                s.insert(0, "site", site)
-                s.insert(0, "scenario", scenario)
-                s.insert(0, "core", core)
-                summ.append(add_seed(s, seed))
-                tab.insert(0, "site", site)
-                tab.insert(0, "run_key", run.key)
-                tab.insert(0, "scenario", scenario)
-                tab.insert(0, "core", core)
-                parts.append(add_seed(tab, seed))
+            tab = cached_table("exp_cross_task", desc, compute, cache_dir=cache_dir, force=force)
+            for c in ("same_task", "same_feature"):
+                tab[c] = tab[c].astype(bool)
+            s = cross_task_summary(tab, per_n=by_n)
+            s.insert(0, "site", site)
+            s.insert(0, "scenario", scenario)
+            s.insert(0, "core", core)
+            summ.append(add_seed(s, seed))
+            tab.insert(0, "site", site)
+            tab.insert(0, "run_key", run.key)
+            tab.insert(0, "scenario", scenario)
+            tab.insert(0, "core", core)
+            parts.append(add_seed(tab, seed))
     per_seed = pd.concat(parts, ignore_index=True)[PER_SEED_COLUMNS]
     summary = pd.concat(summ, ignore_index=True)[SUMMARY_COLUMNS]
     summary["decodable"] = summary["decodable"].astype(bool)
@@ -151,7 +153,7 @@ def cross_task(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
     agg = aggregate(summary.drop(columns="decodable"),
                     ["core", "scenario", "site", "protocol", "variant", "age", "n", "property"])
     acc = pd.concat(accs, ignore_index=True)
-    return ExperimentTables("cross_task", per_seed, summary, agg, pd.DataFrame(runs),
+    return ExperimentTables("cross_task", per_seed, summary, agg, pd.DataFrame(run_rows),
                             dict(params, cores=list(cores), scenario=scenario, split=split, n_per_condition=npc,
                                  seeds=list(seeds), tolerance=tolerance, memory=bool(memory),
                                  paper_style=bool(paper_style)),
@@ -163,7 +165,7 @@ def _summary_of(source, **kw) -> tuple[pd.DataFrame, Optional[pd.DataFrame], Opt
     """(per-seed summary rows, per-task accuracy table or None, tolerance or None) from any accepted source."""
     from ..analysis.cross_task import cross_task_summary
 
-    if hasattr(source, "stimuli") and hasattr(source, "features"):
+    if isinstance(source, RunSet):
         source = cross_task(source, **kw)
     if hasattr(source, "summary") and getattr(source, "name", None) == "cross_task":
         return source.summary, source.extra.get("task_accuracy"), source.params.get("tolerance")
@@ -266,7 +268,7 @@ def claim_F2(source, *, margin: float = 0.05, variant: str = "centred", protocol
 
     Parameters
     ----------
-    source : World (then :func:`cross_task` runs with ``**kw``), the ExperimentTables of :func:`cross_task`,
+    source : RunSet (then :func:`cross_task` runs with ``**kw``), the ExperimentTables of :func:`cross_task`,
         its per-seed analysis rows, or a per-seed summary DataFrame with columns ``core, seed,
         generalisation_index`` (plus ``site, protocol, variant``; absent ones read as "encoding", ``protocol``,
         ``variant``). The "rnn" core and at least one of "gru"/"lstm" are needed.

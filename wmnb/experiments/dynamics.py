@@ -1,7 +1,7 @@
 """Memory-dynamics experiments on trained runs: cross-time decoding and E(i,i) -> E(j,j) transfer (F4, F5).
 
-Each experiment fetches the trained runs of one (scenario, core) for several seeds through
-:mod:`wmnb.pipeline`, records their hidden states on the fixed analysis set, runs the pure analysis functions
+Each experiment reads the trained runs of one (scenario, core) for several seeds from a
+:class:`wmnb.pipeline.RunSet` (:func:`needs` gives the chapter's), records their hidden states on the fixed analysis set, runs the pure analysis functions
 of :mod:`wmnb.analysis.dynamics` and returns an :class:`ExperimentTables`: the per-seed analysis rows, a per-seed
 summary and the summary aggregated across seeds (:func:`wmnb.analysis.stats.aggregate_seeds`). Every per-seed
 analysis table is cached with :func:`wmnb.results.cached_table`, keyed by the run key, the recording and every
@@ -35,23 +35,21 @@ verdict rules are the pure functions :func:`f4_rule` and :func:`f5_rule`.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, check_float, check_int
-# the shared experiment core; also re-exported from here (chapters use dyn.run_table, dyn.get_recording,
-# dyn.VERDICTS; CORES, FEATURES, get_run, recording_description stay importable from this module)
-from .core import (CORES, EXPERIMENT_VERSION, FEATURES, VERDICTS, ExperimentTables, add_seed, aggregate,  # noqa: F401
-                   check_features, claim_dict, feature_cells, get_recording, get_run, iter_feature_blocks,
-                   per_seed_tables, recording_description, relevant_cells, resolve_seeds, run_table, seed_ci,
-                   subsample_rows)
+from ..config import SCENARIOS
+from ..errors import ConfigError, check_choice, check_float, check_int
+from ..pipeline import RunSet
+from ..runs import RunSpec
+from .core import (ExperimentTables, add_seed, aggregate, arm_of, as_runset, check_features, claim_dict, cores_of,
+                   feature_cells, iter_feature_blocks, per_seed_tables, relevant_cells, run_table, seed_ci,
+                   seeds_of, subsample_rows)
 
-__all__ = ["ExperimentTables", "EXPERIMENT_VERSION", "resolve_seeds", "run_table", "get_recording",
-           "subsample_rows", "relevant_cells", "cross_time", "encoding_transfer", "hypotheses", "claim_F4",
-           "claim_F5", "f4_rule", "f5_rule", "memory_dynamics", "core_comparison", "seed_ci",
-           "VERDICTS"]
+__all__ = ["needs", "cross_time", "encoding_transfer", "hypotheses", "claim_F4", "claim_F5", "f4_rule", "f5_rule",
+           "memory_dynamics", "core_comparison"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -64,8 +62,20 @@ def _check_protocol(protocol: str) -> str:
     return check_choice("protocol", protocol, PROTOCOLS)
 
 
-def cross_time(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[Iterable[int]] = None,
-               n_seeds: Optional[int] = None, split: str = "train", properties="relevant",
+def needs(p: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs the memory-dynamics experiments read for chapter parameters ``p``: ``scenario`` (default MTMF) x
+    the cores (``cores`` / ``core``; each experiment reads one core at a time) x the seeds, of ``arm``."""
+    scenario = check_choice("scenario", p.get("scenario", "MTMF"), SCENARIOS)
+    return [RunSpec(scenario, c, s, arm=arm_of(p)) for c in cores_of(p) for s in seeds_of(p)]
+
+
+def _one_model(runs) -> RunSet:
+    runs = as_runset(runs)
+    runs.one("scenario"), runs.one("core"), runs.one("arm")
+    return runs
+
+
+def cross_time(runs: RunSet, *, split: str = "train", properties="relevant",
                features: Optional[Sequence[str]] = None, positions: Sequence[int] = (0, 1, 2),
                max_sequences: Optional[int] = 2000, protocol: str = "image",
                test_fraction: float = 0.2, C: float = 1.0, subsample_seed: int = 0, cache_dir=None,
@@ -74,9 +84,7 @@ def cross_time(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
 
     Parameters
     ----------
-    w : wmnb.pipeline.World
-    scenario, core : the trained runs (:func:`wmnb.pipeline.trained_run`).
-    seeds, n_seeds : seeds (None -> :func:`wmnb.pipeline.seeds_for` of ``w.profile``).
+    runs : wmnb.pipeline.RunSet of one model (scenario, core, arm), one run per seed.
     split : pool of the analysis recording.
     properties : ``"relevant"`` (each task decodes its own feature) or a tuple of properties (every task).
     features : task features analysed (None = all in the scenario).
@@ -98,7 +106,8 @@ def cross_time(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
     """
     from ..analysis.dynamics import cross_time_decoding, equal_age_summary, executive_summary
 
-    seeds = resolve_seeds(w, seeds, n_seeds)
+    runs = _one_model(runs)
+    seeds = runs.seeds
     protocol = _check_protocol(protocol)
     test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
     positions = tuple(check_int("position", i, low=0) for i in positions)
@@ -123,8 +132,7 @@ def cross_time(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
                 by_feature=True, protocol=protocol, test_fraction=test_fraction, seed=seed, C=C, ci="wilson"))
         return pd.concat(parts, ignore_index=True)
 
-    per = per_seed_tables(w, scenario, core, seeds, "exp_cross_time", params, compute_one, split, progress,
-                           cache_dir)
+    per = per_seed_tables(runs, "exp_cross_time", params, compute_one, split, progress, cache_dir)
     per_seed = pd.concat(per, ignore_index=True)
     per_seed["executive"] = per_seed["executive"].astype(bool)
     summary = pd.concat([add_seed(executive_summary(t.drop(columns="seed")), s) for s, t in zip(seeds, per)],
@@ -136,13 +144,12 @@ def cross_time(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
                                  "accuracy_distinct", "chance", "n_test"]], [*keys, "stim", "step", "age", "kind"])
     eq_keys = ["property", "task_feature", "age", "n_executive", "n_memory"]
     eq_agg = aggregate(equal, eq_keys) if len(equal) else pd.DataFrame()
-    return ExperimentTables("cross_time", per_seed, summary, aggregate(summary, keys),
-                            run_table(w, scenario, core, seeds, progress), params,
+    return ExperimentTables("cross_time", per_seed, summary, aggregate(summary, keys), run_table(runs, progress),
+                            params,
                             extra=dict(curves=curves, equal_age=equal, equal_age_aggregated=eq_agg))
 
 
-def encoding_transfer(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[Iterable[int]] = None,
-                      n_seeds: Optional[int] = None, split: str = "train", properties="relevant",
+def encoding_transfer(runs: RunSet, *, split: str = "train", properties="relevant",
                       features: Optional[Sequence[str]] = None, by_n: bool = True,
                       max_sequences: Optional[int] = 1000, protocol: str = "image", angles: bool = True,
                       test_fraction: float = 0.2, C: float = 1.0, subsample_seed: int = 0, cache_dir=None,
@@ -169,7 +176,8 @@ def encoding_transfer(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Op
     from ..analysis.dynamics import encoding_transfer as _transfer
     from ..analysis.dynamics import transfer_summary
 
-    seeds = resolve_seeds(w, seeds, n_seeds)
+    runs = _one_model(runs)
+    seeds = runs.seeds
     protocol = _check_protocol(protocol)
     test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
     if max_sequences is not None:
@@ -191,8 +199,7 @@ def encoding_transfer(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Op
                                    test_fraction=test_fraction, seed=seed, C=C, ci="wilson"))
         return pd.concat(parts, ignore_index=True)
 
-    per = per_seed_tables(w, scenario, core, seeds, "exp_encoding_transfer", params, compute_one, split,
-                           progress, cache_dir)
+    per = per_seed_tables(runs, "exp_encoding_transfer", params, compute_one, split, progress, cache_dir)
     per_seed = pd.concat(per, ignore_index=True)
     per_seed["same"] = per_seed["same"].astype(bool)
     summary = pd.concat([add_seed(transfer_summary(t.drop(columns="seed")), s) for s, t in zip(seeds, per)],
@@ -201,7 +208,7 @@ def encoding_transfer(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Op
     matrix = aggregate(per_seed[["seed", *keys, "train_stim", "test_stim", "accuracy", "accuracy_centred",
                                  "overlap", "chance"]], [*keys, "train_stim", "test_stim"])
     return ExperimentTables("encoding_transfer", per_seed, summary, aggregate(summary, keys),
-                            run_table(w, scenario, core, seeds, progress), params, extra=dict(matrix=matrix))
+                            run_table(runs, progress), params, extra=dict(matrix=matrix))
 
 
 def hypotheses(cross: Optional[ExperimentTables], transfer: Optional[ExperimentTables] = None, swap=None, *,
@@ -418,24 +425,40 @@ PAPER_F5 = "E(i,i) -> E(j,j) generalisation ~ validation (Fig. 4d)"
 
 
 def _tables(source, kind, compute, protocol, **kw):
-    """An ExperimentTables (or a DataFrame) for ``source``: computed from a World, passed through otherwise."""
+    """An ExperimentTables (or a DataFrame) for ``source``: computed from a RunSet, passed through otherwise."""
     if isinstance(source, (ExperimentTables, pd.DataFrame)):
         return source
     return compute(source, protocol=protocol, **kw)
 
 
-def claim_F4(source, scenario: str = "MTMF", core: str = "gru", *, cores: Optional[Sequence[str]] = None,
-             margin: float = 0.1, min_effect: float = 0.05, paper_style=None, **kw):
+def _model_of(source, scenario: Optional[str], core: Optional[str]) -> tuple[str, str]:
+    """(scenario, core) a claim record names: the runs' own when ``source`` is a RunSet, else the given ones."""
+    if isinstance(source, RunSet):
+        return source.one("scenario"), source.one("core")
+    return scenario or "MTMF", core or "gru"
+
+
+def _for_core(source, scenario: Optional[str], core: str) -> tuple:
+    """(source, scenario, core) arguments of one core's claim: a RunSet's runs of that core, a table as it is."""
+    if isinstance(source, RunSet):
+        return source.where(core=core), None, None
+    return source, scenario, core
+
+
+def claim_F4(source, scenario: Optional[str] = None, core: Optional[str] = None, *,
+             cores: Optional[Sequence[str]] = None, margin: float = 0.1, min_effect: float = 0.05, paper_style=None,
+             **kw):
     """F4: no stable slot (H1 rejected), but partial realignment at executive steps, judged at equal age.
 
     Parameters
     ----------
-    source : World (runs :func:`cross_time` with ``scenario, core, **kw`` under the image-disjoint protocol,
-        and again with ``protocol="sequence"`` for the paper-style number), an :class:`ExperimentTables`
-        from :func:`cross_time`, or a per-seed equal-age DataFrame (see :func:`f4_rule`).
-    cores : with a World, one record per core (a list; each claim named "F4 (core)").
+    source : RunSet of one model (runs :func:`cross_time` with ``**kw`` under the image-disjoint protocol, and
+        again with ``protocol="sequence"`` for the paper-style number), an :class:`ExperimentTables` from
+        :func:`cross_time`, or a per-seed equal-age DataFrame (see :func:`f4_rule`).
+    scenario, core : the model a table ``source`` comes from (a RunSet names its own).
+    cores : with a RunSet, one record per core (a list; each claim named "F4 (core)").
     paper_style : optional :class:`ExperimentTables` from ``cross_time(..., protocol="sequence")`` (computed
-        from a World when None).
+        from a RunSet when None).
     margin, min_effect : see :func:`f4_rule`.
 
     Rule: :func:`f4_rule` on the image-disjoint equal-age table (executive step at age a in the N = a task vs
@@ -445,14 +468,15 @@ def claim_F4(source, scenario: str = "MTMF", core: str = "gru", *, cores: Option
     """
     if cores is not None:
         return [dict(r, claim=f"F4 ({c})") for c in cores
-                for r in [claim_F4(source, scenario, c, margin=margin, min_effect=min_effect, **kw)]]
+                for r in [claim_F4(*_for_core(source, scenario, c), margin=margin, min_effect=min_effect, **kw)]]
     from ..analysis.decoding import PROTOCOL_LABELS
     from ..verdicts import per_seed_values
 
-    ct = _tables(source, "cross_time", lambda w, **k: cross_time(w, scenario, core, **k), "image", **kw)
+    scenario, core = _model_of(source, scenario, core)
+    ct = _tables(source, "cross_time", cross_time, "image", **kw)
     eq = ct.extra["equal_age"] if isinstance(ct, ExperimentTables) else ct
-    if paper_style is None and not isinstance(source, (ExperimentTables, pd.DataFrame)):
-        paper_style = cross_time(source, scenario, core, protocol="sequence", **kw)
+    if paper_style is None and isinstance(source, RunSet):
+        paper_style = cross_time(source, protocol="sequence", **kw)
     res = f4_rule(eq, margin=margin, min_effect=min_effect)
     details = dict(
         rule=_rule_text(f4_rule.__doc__),
@@ -490,16 +514,17 @@ def claim_F4(source, scenario: str = "MTMF", core: str = "gru", *, cores: Option
         protocol=PROTOCOL_LABELS["image"], per_seed=ps, controls=controls)
 
 
-def claim_F5(source, scenario: str = "MTMF", core: str = "gru", *, cores: Optional[Sequence[str]] = None,
-             margin: float = 0.1, paper_style=None, **kw):
+def claim_F5(source, scenario: Optional[str] = None, core: Optional[str] = None, *,
+             cores: Optional[Sequence[str]] = None, margin: float = 0.1, paper_style=None, **kw):
     """F5: encoding subspaces are shared across stimulus positions (E(i,i) -> E(j,j) ~ validation), per N.
 
     Parameters
     ----------
-    source : World (runs :func:`encoding_transfer` with ``scenario, core, **kw``, image-disjoint, and again
-        with ``protocol="sequence"`` for the paper-style number), an :class:`ExperimentTables` from it, or a
-        per-seed summary DataFrame (see :func:`f5_rule`).
-    cores : with a World, one record per core (a list; each claim named "F5 (core)").
+    source : RunSet of one model (runs :func:`encoding_transfer` with ``**kw``, image-disjoint, and again with
+        ``protocol="sequence"`` for the paper-style number), an :class:`ExperimentTables` from it, or a per-seed
+        summary DataFrame (see :func:`f5_rule`).
+    scenario, core : the model a table ``source`` comes from (a RunSet names its own).
+    cores : with a RunSet, one record per core (a list; each claim named "F5 (core)").
     paper_style : optional :class:`ExperimentTables` from ``encoding_transfer(..., protocol="sequence")``.
 
     Rule: :func:`f5_rule` on the image-disjoint, per-step centred gap, per N. Shown beside it, not judged:
@@ -508,15 +533,15 @@ def claim_F5(source, scenario: str = "MTMF", core: str = "gru", *, cores: Option
     """
     if cores is not None:
         return [dict(r, claim=f"F5 ({c})") for c in cores
-                for r in [claim_F5(source, scenario, c, margin=margin, **kw)]]
+                for r in [claim_F5(*_for_core(source, scenario, c), margin=margin, **kw)]]
     from ..analysis.decoding import PROTOCOL_LABELS
     from ..verdicts import per_seed_values
 
-    tr = _tables(source, "encoding_transfer", lambda w, **k: encoding_transfer(w, scenario, core, **k), "image",
-                 **kw)
+    scenario, core = _model_of(source, scenario, core)
+    tr = _tables(source, "encoding_transfer", encoding_transfer, "image", **kw)
     summ = tr.summary if isinstance(tr, ExperimentTables) else tr
-    if paper_style is None and not isinstance(source, (ExperimentTables, pd.DataFrame)):
-        paper_style = encoding_transfer(source, scenario, core, protocol="sequence", angles=False, **kw)
+    if paper_style is None and isinstance(source, RunSet):
+        paper_style = encoding_transfer(source, protocol="sequence", angles=False, **kw)
     res = f5_rule(summ, margin=margin)
     details = dict(
         rule=_rule_text(f5_rule.__doc__),
@@ -550,9 +575,9 @@ def claim_F5(source, scenario: str = "MTMF", core: str = "gru", *, cores: Option
 # ---------------------------------------------------------------------------------------------------------
 # chapter helpers (chapter 8 and its "all architectures" variant)
 # ---------------------------------------------------------------------------------------------------------
-def memory_dynamics(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[Iterable[int]] = None,
-                    n_seeds: Optional[int] = None, cache_dir=None, progress: bool = False) -> dict:
-    """Everything chapter 8 shows for one core: both experiments under both protocols and the two claims.
+def memory_dynamics(runs: RunSet, *, cache_dir=None, progress: bool = False) -> dict:
+    """Everything chapter 8 shows for one model (``runs``: one scenario and core, one run per seed): both
+    experiments under both protocols and the two claims.
 
     Returns
     -------
@@ -561,12 +586,13 @@ def memory_dynamics(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Opti
         ``transfer`` / ``transfer_paper`` (:func:`encoding_transfer`; the paper-style run without angles),
         ``F4`` / ``F5`` (claim records; the paper-style numbers in their details).
     """
-    seeds = resolve_seeds(w, seeds, n_seeds)
-    kw = dict(seeds=seeds, cache_dir=cache_dir, progress=progress)
-    ct = cross_time(w, scenario, core, protocol="image", **kw)
-    ctp = cross_time(w, scenario, core, protocol="sequence", **kw)
-    tr = encoding_transfer(w, scenario, core, protocol="image", **kw)
-    trp = encoding_transfer(w, scenario, core, protocol="sequence", angles=False, **kw)
+    runs = _one_model(runs)
+    scenario, core = runs.one("scenario"), runs.one("core")
+    kw = dict(cache_dir=cache_dir, progress=progress)
+    ct = cross_time(runs, protocol="image", **kw)
+    ctp = cross_time(runs, protocol="sequence", **kw)
+    tr = encoding_transfer(runs, protocol="image", **kw)
+    trp = encoding_transfer(runs, protocol="sequence", angles=False, **kw)
     return dict(cross_time=ct, cross_time_paper=ctp, transfer=tr, transfer_paper=trp,
                 F4=claim_F4(ct, scenario, core, paper_style=ctp), F5=claim_F5(tr, scenario, core, paper_style=trp))
 

@@ -25,30 +25,32 @@ Claim: :func:`claim_F3` (rule :func:`f3_rule`).
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
+from .. import params as rules
+from ..config import ANALYSIS_SEED, FEATURES, ORTHOGONALITY, SCENARIOS
 from ..errors import ConfigError, check_choice, check_float, check_int
-from ..pipeline import ANALYSIS_SEED
-from ..tasks import SCENARIOS
-from .core import (CORES, EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, check_cores, check_split,
-                   claim_dict, get_recording, get_run, resolve_n_per_condition, resolve_seeds, run_row, seed_ci,
-                   source_tables, subsample_rows)
+from ..pipeline import RunSet
+from ..runs import RunSpec
+from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, arm_of, as_runset, check_split,
+                   claim_dict, cores_of, resolve_n_per_condition, run_row, seed_ci, seeds_of, source_tables,
+                   subsample_rows)
 
-__all__ = ["orthogonality", "per_model_deltas", "f3_rule", "space_tests", "claim_F3", "SPACES", "PERCEPTUAL",
-           "PER_SEED_COLUMNS", "SUMMARY_COLUMNS", "PER_MODEL_COLUMNS", "DEFAULT_K", "DEFAULT_N_NULL",
-           "DEFAULT_PAPER_MAX_PER_CONDITION", "PROPERTIES"]
+__all__ = ["needs", "orthogonality", "PARAMETERS", "per_model_deltas", "f3_rule", "space_tests", "claim_F3", "SPACES", "PERCEPTUAL",
+           "PER_SEED_COLUMNS", "SUMMARY_COLUMNS", "PER_MODEL_COLUMNS", "DEFAULT_K", "PROPERTIES"]
 
 #: representation name -> Recording attribute
 SPACES = {"backbone": "backbone", "projection": "embedding", "encoding": "hidden"}
 #: the perceptual spaces compared with the encoding space; the first is the primary comparison
 PERCEPTUAL = ("backbone", "projection")
-PROPERTIES = ("location", "identity", "category")
+PROPERTIES = FEATURES
 DEFAULT_K = 64
-DEFAULT_N_NULL = {"smoke": 10, "quick": 10, "paper": 20}
-DEFAULT_PAPER_MAX_PER_CONDITION = {"smoke": 30, "quick": 150, "paper": 150}
+#: the chapter parameters of this experiment (:mod:`wmnb.params` rules); fewer than 10 shuffled-label draws
+#: leave the null's spread unknown
+PARAMETERS = {"k": rules.Int(low=2), "n_null": rules.Maybe(rules.Int(low=10))}
 
 _KEYS = ["seed", "model", "core", "scenario", "run_key"]
 PER_SEED_COLUMNS = _KEYS + ["space", "task_feature", "n", "property", "step", "protocol", "k", "n_classes", "O",
@@ -61,9 +63,14 @@ PER_MODEL_COLUMNS = ["model", "core", "seed", "space", "n_pairs", "n_kept", "n_d
                      "delta_location", "delta_identity", "delta_category"]
 
 
-def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF", *,
-                  seeds: Optional[Iterable[int]] = None, n_seeds: Optional[int] = None, split: str = "train",
-                  n_per_condition: Optional[int] = None, k: int = DEFAULT_K, step: int = 0,
+def needs(p: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs :func:`orthogonality` reads for chapter parameters ``p``: ``scenario`` (default MTMF) x the cores
+    (``cores`` / ``core``, "all": the three) x the seeds, of ``arm``."""
+    scenario = check_choice("scenario", p.get("scenario", "MTMF"), SCENARIOS)
+    return [RunSpec(scenario, c, s, arm=arm_of(p)) for c in cores_of(p, "all") for s in seeds_of(p)]
+
+
+def orthogonality(runs: RunSet, *, split: str = "train", n_per_condition: Optional[int] = None, k: int = DEFAULT_K, step: int = 0,
                   n_null: Optional[int] = None, protocol: str = "image", min_above_chance: float = 0.1,
                   by_feature: bool = True, by_n: bool = True, paper_style: bool = True,
                   paper_max_per_condition: Optional[int] | str = "auto", C: float = 1.0, subsample_seed: int = 0,
@@ -72,20 +79,17 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
 
     Parameters
     ----------
-    w : wmnb.pipeline.World
-    cores : architectures ("rnn", "gru", "lstm", a tuple, or "all").
-    scenario : training diet ("MTMF" by default).
-    seeds, n_seeds : seeds (None -> :func:`wmnb.pipeline.seeds_for` of ``w.profile``).
+    runs : wmnb.pipeline.RunSet of one training diet: every core and seed it holds (e.g. the runs of :func:`needs`).
     split, n_per_condition : analysis recording (pool; sequences per condition, None = the profile's). All
         recorded sequences are used.
     k : principal components per space and cell (fitted on training rows only).
     step : step analysed (0 = encoding step of the first stimulus).
-    n_null : shuffled-label draws per cell (None = :data:`DEFAULT_N_NULL`; at least 10 for the claim).
+    n_null : shuffled-label draws per cell (None = the profile's :data:`wmnb.config.ORTHOGONALITY`; at least 10 for the claim).
     protocol : held-out split ("image" primary; "sequence" paper-style).
     min_above_chance : decodability gate (held-out accuracy >= chance + this).
     by_feature, by_n : task cells (default: one per task context (feature, N)).
     paper_style : also compute the paper-style table (``extra["paper_style"]``).
-    paper_max_per_condition : its subsample ("auto" = :data:`DEFAULT_PAPER_MAX_PER_CONDITION`).
+    paper_max_per_condition : its subsample ("auto" = the profile's :data:`wmnb.config.ORTHOGONALITY`).
     C : its SVM regularisation. subsample_seed : its subsample seed.
     cache_dir, force : cache root of the result tables; recompute.
 
@@ -104,13 +108,13 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
     from ..analysis.orthogonality import orthogonality as _paper_orthogonality
     from ..results import cached_table
 
-    cores = check_cores(cores)
-    check_choice("scenario", scenario, SCENARIOS)
-    seeds = resolve_seeds(w, seeds, n_seeds)
+    runs = as_runset(runs)
+    scenario = runs.one("scenario")
+    cores, seeds = runs.cores, runs.seeds
     split = check_split(split)
-    npc = resolve_n_per_condition(w, n_per_condition)
+    npc = resolve_n_per_condition(runs.profile, n_per_condition)
     k = check_int("k", k, low=2)
-    n_null = DEFAULT_N_NULL[w.profile] if n_null is None else check_int("n_null", n_null, low=0)
+    n_null = ORTHOGONALITY[runs.profile]["n_null"] if n_null is None else check_int("n_null", n_null, low=0)
     step = check_int("step", step, low=0)
     check_choice("protocol", protocol, ("image", "sequence"))
     min_above_chance = check_float("min_above_chance", min_above_chance, low=0.0, high=1.0)
@@ -118,7 +122,7 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
     if isinstance(paper_max_per_condition, str):
         if paper_max_per_condition != "auto":
             raise ConfigError(f"paper_max_per_condition={paper_max_per_condition!r}; use an int >= 4, None or 'auto'")
-        paper_max_per_condition = DEFAULT_PAPER_MAX_PER_CONDITION[w.profile]
+        paper_max_per_condition = ORTHOGONALITY[runs.profile]["paper_max_per_condition"]
     if paper_max_per_condition is not None:
         paper_max_per_condition = check_int("paper_max_per_condition", paper_max_per_condition, low=4)
     params = dict(step=step, k=k, n_null=n_null, protocol=protocol, min_above_chance=min_above_chance,
@@ -146,35 +150,35 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
                                     rec.n[r], rec.seq_id[r], step=0, by_feature=False, by_n=True, n_null=0,
                                     seed=int(seed), C=C, kind="ovr_svm", protocol="sequence")
 
-    parts, paper_parts, runs = [], [], []
-    for core in cores:
-        for seed in seeds:
-            run = get_run(w, scenario, core, seed, progress)
-            runs.append(run_row(run, seed, scenario, core))
-            rec_desc = dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED)
-            get_rec = (lambda run=run: get_recording(w, run, split, npc))
-            # the backbone depends only on the analysis trials (the same for every run of a scenario), not on
-            # the trained weights: computed once per seed and shared by all architectures
-            bb_desc = dict(v=EXPERIMENT_VERSION, stimuli=w.stimuli.hash, features=w.features.key,
-                           conditions=[c.name for c in run.conditions], seq_len=run.config.seq_len,
-                           p_match=run.config.p_match, seed=int(seed), recording=rec_desc)
-            run_desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), recording=rec_desc)
-            tabs = [cached_table("exp_orthogonality_k_backbone", dict(bb_desc, analysis=params),
-                                 lambda seed=seed, g=get_rec: analyse(g(), ["backbone"], seed),
-                                 cache_dir=cache_dir, force=force),
-                    cached_table("exp_orthogonality_k", dict(run_desc, analysis=params),
-                                 lambda seed=seed, g=get_rec: analyse(g(), ["projection", "encoding"], seed),
-                                 cache_dir=cache_dir, force=force)]
-            if paper_style:
-                tabs_p = [cached_table("exp_orthogonality_paper_backbone", dict(bb_desc, analysis=paper_params),
-                                       lambda seed=seed, g=get_rec: analyse_paper(g(), ["backbone"], seed),
-                                       cache_dir=cache_dir, force=force),
-                          cached_table("exp_orthogonality_paper", dict(run_desc, analysis=paper_params),
-                                       lambda seed=seed, g=get_rec: analyse_paper(g(), ["projection", "encoding"],
-                                                                                  seed),
-                                       cache_dir=cache_dir, force=force)]
-                paper_parts.append(_keyed(pd.concat(tabs_p, ignore_index=True), run.key, scenario, core, seed))
-            parts.append(_keyed(pd.concat(tabs, ignore_index=True), run.key, scenario, core, seed))
+    parts, paper_parts, run_rows = [], [], []
+    for spec in runs:
+        core, seed, w = spec.core, spec.seed, runs.world_of(spec)
+        run = runs.run(spec, progress)
+        run_rows.append(run_row(run, spec))
+        rec_desc = dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED)
+        get_rec = (lambda spec=spec: runs.recording(spec, split, npc))
+        # the backbone depends only on the analysis trials (the same for every run of a scenario), not on
+        # the trained weights: computed once per seed and shared by all architectures
+        bb_desc = dict(v=EXPERIMENT_VERSION, stimuli=w.stimuli.hash, features=w.features.key,
+                       conditions=[c.name for c in run.conditions], seq_len=run.config.seq_len,
+                       p_match=run.config.p_match, seed=int(seed), recording=rec_desc)
+        run_desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), recording=rec_desc)
+        tabs = [cached_table("exp_orthogonality_k_backbone", dict(bb_desc, analysis=params),
+                             lambda seed=seed, g=get_rec: analyse(g(), ["backbone"], seed),
+                             cache_dir=cache_dir, force=force),
+                cached_table("exp_orthogonality_k", dict(run_desc, analysis=params),
+                             lambda seed=seed, g=get_rec: analyse(g(), ["projection", "encoding"], seed),
+                             cache_dir=cache_dir, force=force)]
+        if paper_style:
+            tabs_p = [cached_table("exp_orthogonality_paper_backbone", dict(bb_desc, analysis=paper_params),
+                                   lambda seed=seed, g=get_rec: analyse_paper(g(), ["backbone"], seed),
+                                   cache_dir=cache_dir, force=force),
+                      cached_table("exp_orthogonality_paper", dict(run_desc, analysis=paper_params),
+                                   lambda seed=seed, g=get_rec: analyse_paper(g(), ["projection", "encoding"],
+                                                                              seed),
+                                   cache_dir=cache_dir, force=force)]
+            paper_parts.append(_keyed(pd.concat(tabs_p, ignore_index=True), run.key, scenario, core, seed))
+        parts.append(_keyed(pd.concat(tabs, ignore_index=True), run.key, scenario, core, seed))
     per_seed = pd.concat(parts, ignore_index=True)
     per_seed["task_feature"] = per_seed["task_feature"].astype(str)
     per_seed["decodable"] = per_seed["decodable"].astype(str).str.lower().isin(["true", "1"])
@@ -184,7 +188,7 @@ def orthogonality(w, cores: Sequence[str] | str = CORES, scenario: str = "MTMF",
     if len(paper):
         paper["task_feature"] = paper["task_feature"].astype(str)
     return ExperimentTables("orthogonality", per_seed, summary,
-                            aggregate(summary, ["core", "property", "space"]), pd.DataFrame(runs),
+                            aggregate(summary, ["core", "property", "space"]), pd.DataFrame(run_rows),
                             dict(params, cores=list(cores), scenario=scenario, split=split, n_per_condition=npc,
                                  seeds=list(seeds), paper_style=paper_params if paper_style else None),
                             extra=dict(per_model=per_model_deltas(per_seed),
@@ -338,7 +342,7 @@ def claim_F3(source, *, perceptual: Sequence[str] = PERCEPTUAL, level: float = 0
 
     Parameters
     ----------
-    source : World (then :func:`orthogonality` runs with ``**kw``), the ExperimentTables of
+    source : RunSet (then :func:`orthogonality` runs with ``**kw``), the ExperimentTables of
         :func:`orthogonality`, or a per-seed DataFrame (:data:`PER_SEED_COLUMNS`; at least ``space, model or
         core, seed, task_feature, n, property, O_normalised, O_minus_null, decodable``).
     perceptual : perceptual spaces; the first (the backbone, the paper's CNN output) decides the verdict,
@@ -355,7 +359,7 @@ def claim_F3(source, *, perceptual: Sequence[str] = PERCEPTUAL, level: float = 0
     level = check_float("level", level, low=0.0, high=1.0, low_open=True, high_open=True)
     if hasattr(source, "extra") and paper_style is None:
         paper_style = source.extra.get("paper_style")
-    if hasattr(source, "stimuli") and hasattr(source, "features"):
+    if isinstance(source, RunSet):
         source = orthogonality(source, **kw)
         paper_style = source.extra.get("paper_style")
     t = source_tables(source, "orthogonality", orthogonality, **kw)

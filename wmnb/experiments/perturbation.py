@@ -28,17 +28,20 @@ Claim: :func:`claim_F8` with the pure rule :func:`rule_F8`.
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from ..errors import ConfigError, check_choice, check_float, check_int
 from ..verdicts import INCONCLUSIVE, combine
-from .core import (FEATURES, ExperimentTables, aggregate, check_features, claim_dict, per_seed_tables, resolve_seeds,
-                   run_table, seed_ci)
+from ..pipeline import RunSet
+from .core import ExperimentTables, aggregate, check_features, claim_dict, per_seed_tables, run_table, seed_ci
+from .dynamics import _model_of, _one_model
+from .dynamics import needs  # noqa: F401  (the same runs: one model per core, every seed)
 
-__all__ = ["RESPONSES", "VARIANTS", "DIRECTIONS", "perturb_cell", "make_step_fn", "perturbation", "rule_F8",
+__all__ = ["needs", "RESPONSES", "VARIANTS", "DIRECTIONS", "perturb_cell", "make_step_fn", "perturbation", "rule_F8",
            "claim_F8", "claim_F8_by_core"]
 
 RESPONSES = ("no_action", "non_match", "match")
@@ -102,8 +105,7 @@ def perturb_cell(model, h_prev: np.ndarray, stimulus: np.ndarray, task_vector: n
     return dict(table=table, probs=dict(zip(lengths, captured)))
 
 
-def perturbation(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[Iterable[int]] = None,
-                 n_seeds: Optional[int] = None, split: str = "train", features: Optional[Sequence[str]] = None,
+def perturbation(runs: RunSet, *, split: str = "train", features: Optional[Sequence[str]] = None,
                  step: Optional[int] = None, rel_magnitudes: Sequence[float] = DEFAULT_REL,
                  variants: Sequence[str] = VARIANTS, max_train: Optional[int] = 1000,
                  max_trials: Optional[int] = 100, test_fraction: float = 0.3, require_correct: bool = True,
@@ -113,8 +115,7 @@ def perturbation(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optiona
 
     Parameters
     ----------
-    w : wmnb.pipeline.World
-    scenario, core, seeds, n_seeds, split : as :func:`wmnb.experiments.dynamics.cross_time`.
+    runs, split : as :func:`wmnb.experiments.dynamics.cross_time` (one model, one run per seed).
     features : task features analysed (None = all in the scenario).
     step : decision step t (default T - 1); cells with t < N are skipped.
     rel_magnitudes : shift lengths relative to ``||h - mean||`` (0 added; the largest should be >= 1).
@@ -139,7 +140,7 @@ def perturbation(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optiona
     from ..analysis.perturbation import (class_means, direction_vectors, paired_delta, perturbation_sweep,
                                          raw_decoder, substitution_control)
 
-    seeds = resolve_seeds(w, seeds, n_seeds)
+    runs = _one_model(runs)
     test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
     rels = sorted(set(check_float("rel_magnitude", m, low=0.0) for m in rel_magnitudes) | {0.0})
     if max(rels) < 1.0:
@@ -264,13 +265,13 @@ def perturbation(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optiona
         cols += ["decoder_accuracy", "chance", "d0_max_abs_diff"]
         return pd.DataFrame(rows_out)[cols]
 
-    per = per_seed_tables(w, scenario, core, seeds, "exp_perturbation", params, compute_one, split, progress,
+    per = per_seed_tables(runs, "exp_perturbation", params, compute_one, split, progress,
                            cache_dir)
     per_seed = pd.concat(per, ignore_index=True)
     summary = per_seed[per_seed["task_feature"] == "all"].reset_index(drop=True)
     keys = ["variant", "task_feature", "n", "direction", "rel"]
     agg = aggregate(per_seed.drop(columns=["perturbed_step", "remembered_stim"]), keys)
-    return ExperimentTables("perturbation", per_seed, summary, agg, run_table(w, scenario, core, seeds, progress),
+    return ExperimentTables("perturbation", per_seed, summary, agg, run_table(runs, progress),
                             params)
 
 
@@ -371,26 +372,29 @@ def _control_text(r: dict) -> str:
             + ("passed" if r["control_pass"] else "FAILED -> inconclusive"))
 
 
-def claim_F8(source, scenario: str = "MTMF", core: str = "gru", *, min_effect: float = 0.05, **kw) -> dict:
+def claim_F8(source, scenario: Optional[str] = None, core: Optional[str] = None, *, min_effect: float = 0.05,
+             **kw) -> dict:
     """F8: moving a match trial's memory state toward another value of the remembered property, then running
     the recurrent step, lowers P(match) -- more than a random shift of the same length, with the positive
     control passing.
 
     Parameters
     ----------
-    source : World (runs :func:`perturbation` with ``scenario, core, **kw``), its :class:`ExperimentTables`, or
-        a pooled per-seed DataFrame (see :func:`rule_F8`).
+    source : RunSet of one model (runs :func:`perturbation` with ``**kw``), its :class:`ExperimentTables`, or a
+        pooled per-seed DataFrame (see :func:`rule_F8`).
+    scenario, core : the model a table ``source`` comes from (a RunSet names its own).
 
     The verdict is :func:`rule_F8` on the one-step variant (the paper's procedure); the encoding-time variant's
     verdict is in ``details["encoding"]``. ``value`` = effect of the decoder direction (delta P(match) of the
     random direction minus that of the decoder direction at the largest shift).
     """
+    scenario, core = _model_of(source, scenario, core)
     if isinstance(source, ExperimentTables):
         s = source.summary
     elif isinstance(source, pd.DataFrame):
         s = source
     else:
-        s = perturbation(source, scenario, core, **kw).summary
+        s = perturbation(source, **kw).summary
     if "seed" not in s.columns:
         s = s.assign(seed=0)
     r = rule_F8(s, variant="one_step", min_effect=min_effect)
@@ -436,12 +440,12 @@ def claim_F8(source, scenario: str = "MTMF", core: str = "gru", *, min_effect: f
         per_seed=per_seed_values(dec["seeds"], dec["per_seed"]), controls=controls)
 
 
-def claim_F8_by_core(w, scenario: str = "MTMF", cores: Sequence[str] = ("rnn", "gru", "lstm"), **kw) -> pd.DataFrame:
-    """One F8 claim per core (each from its own cached tables): ``core, verdict, value, ci_low, ci_high,
-    controls``."""
+def claim_F8_by_core(runs: RunSet, **kw) -> pd.DataFrame:
+    """One F8 claim per core of ``runs`` (each from its own cached tables): ``core, verdict, value, ci_low,
+    ci_high, controls``."""
     rows = []
-    for c in cores:
-        cl = claim_F8(w, scenario, c, **kw)
+    for c in runs.cores:
+        cl = claim_F8(runs.where(core=c), **kw)
         rows.append(dict(core=c, verdict=cl["verdict"], value=cl["value"], ci_low=cl["ci_low"],
                          ci_high=cl["ci_high"], controls=cl["controls"]))
     return pd.DataFrame(rows)

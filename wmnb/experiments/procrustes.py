@@ -26,29 +26,32 @@ Claims: :func:`claim_F6` (rule :func:`rule_F6`), :func:`claim_F7` (rule :func:`r
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, check_choice, check_float, check_int
+from ..pipeline import RunSet
 from ..verdicts import INCONCLUSIVE, per_seed_values
-from .core import (ExperimentTables, add_seed, aggregate, check_features, claim_dict,
-                   feature_cells, iter_feature_blocks, per_seed_tables, relevant_cells, resolve_seeds, run_table,
-                   seed_ci, subsample_rows)
+from .core import (ExperimentTables, add_seed, aggregate, check_features, claim_dict, feature_cells,
+                   iter_feature_blocks, per_seed_tables, relevant_cells, run_table, seed_ci, subsample_rows)
+from .dynamics import _model_of, _one_model
+from .dynamics import needs  # noqa: F401  (the same runs: one model per core, every seed)
 
-__all__ = ["swap_tests", "state_maps", "rule_F6", "rule_F7", "claim_F6", "claim_F7", "claims_by_core"]
+__all__ = ["needs", "swap_tests", "state_maps", "rule_F6", "rule_F7", "claim_F6", "claim_F7", "claims_by_core"]
 
 PROTOCOL_LABELS = {"image": "image-disjoint", "sequence": "paper-style (images may repeat)"}
 
 
-def _procrustes_per_seed(w, scenario, core, seeds, n_seeds, split, properties, features, n_back, max_sequences,
-                         test_fraction, protocol, n_class_splits, ridge, C, subsample_seed, cache_dir, progress):
+def _procrustes_per_seed(runs, split, properties, features, n_back, max_sequences, test_fraction, protocol,
+                         n_class_splits, ridge, C, subsample_seed, cache_dir, progress):
     """One cached computation per seed serving both :func:`swap_tests` and :func:`state_maps` (they share the
     split and the decoders). Returns ``(seeds, params, [(swap table, state table) per seed])``."""
     from ..analysis.procrustes import state_map_test, swap_test
 
-    seeds = resolve_seeds(w, seeds, n_seeds)
+    runs = _one_model(runs)
+    seeds = runs.seeds
     test_fraction = check_float("test_fraction", test_fraction, low=0.0, high=1.0, low_open=True, high_open=True)
     n_back = tuple(sorted({check_int("n_back", k, low=1, high=3) for k in n_back}))
     if not n_back:
@@ -80,8 +83,7 @@ def _procrustes_per_seed(w, scenario, core, seeds, n_seeds, split, properties, f
             parts += [sw.assign(table="swap"), sm.assign(table="state")]
         return pd.concat(parts, ignore_index=True)
 
-    per = per_seed_tables(w, scenario, core, seeds, "exp_procrustes", params, compute_one, split, progress,
-                           cache_dir)
+    per = per_seed_tables(runs, "exp_procrustes", params, compute_one, split, progress, cache_dir)
     from ..analysis.procrustes import STATE_COLUMNS, SWAP_COLUMNS
 
     out = []
@@ -92,8 +94,7 @@ def _procrustes_per_seed(w, scenario, core, seeds, n_seeds, split, properties, f
     return seeds, params, out
 
 
-def swap_tests(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[Iterable[int]] = None,
-               n_seeds: Optional[int] = None, split: str = "train", properties="relevant",
+def swap_tests(runs: RunSet, *, split: str = "train", properties="relevant",
                features: Optional[Sequence[str]] = None, n_back: Sequence[int] = (2,),
                max_sequences: Optional[int] = 1000, test_fraction: float = 0.3, protocol: str = "image",
                n_class_splits: int = 2, ridge="gcv", C: float = 1.0, subsample_seed: int = 0, cache_dir=None,
@@ -102,8 +103,7 @@ def swap_tests(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
 
     Parameters
     ----------
-    w : wmnb.pipeline.World
-    scenario, core, seeds, n_seeds, split : as :func:`wmnb.experiments.dynamics.cross_time`.
+    runs, split : as :func:`wmnb.experiments.dynamics.cross_time` (one model, one run per seed).
     properties : ``"relevant"`` or a tuple of properties decoded in every selected task cell.
     features : task features analysed (None = all in the scenario).
     n_back : N values of the task cells analysed.
@@ -127,9 +127,9 @@ def swap_tests(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
     """
     from ..analysis.procrustes import procrustes_reconstruction, swap_summary
 
-    seeds, params, per = _procrustes_per_seed(w, scenario, core, seeds, n_seeds, split, properties, features, n_back,
-                                              max_sequences, test_fraction, protocol, n_class_splits, ridge, C,
-                                              subsample_seed, cache_dir, progress)
+    seeds, params, per = _procrustes_per_seed(runs, split, properties, features, n_back, max_sequences,
+                                              test_fraction, protocol, n_class_splits, ridge, C, subsample_seed,
+                                              cache_dir, progress)
     keys = ["property", "task_feature", "n"]
     summaries, recon, tabs = [], [], []
     for s, (t, _) in zip(seeds, per):
@@ -146,13 +146,12 @@ def swap_tests(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
     recon_seed = recon.groupby(["seed", *rk], as_index=False)[
         ["fitted_accuracy", "reconstructed_accuracy", "no_rotation_accuracy", "permuted_accuracy", "random_accuracy",
          "gap", "disparity", "chance"]].mean()
-    return ExperimentTables("swap_test", per_seed, summary, aggregate(summary, keys),
-                            run_table(w, scenario, core, seeds, progress), params,
+    return ExperimentTables("swap_test", per_seed, summary, aggregate(summary, keys), run_table(runs, progress),
+                            params,
                             extra=dict(reconstruction=recon, reconstruction_aggregated=aggregate(recon_seed, rk)))
 
 
-def state_maps(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[Iterable[int]] = None,
-               n_seeds: Optional[int] = None, split: str = "train", properties="relevant",
+def state_maps(runs: RunSet, *, split: str = "train", properties="relevant",
                features: Optional[Sequence[str]] = None, n_back: Sequence[int] = (2,),
                max_sequences: Optional[int] = 1000, test_fraction: float = 0.3, protocol: str = "image",
                n_class_splits: int = 2, ridge="gcv", C: float = 1.0, subsample_seed: int = 0, cache_dir=None,
@@ -174,17 +173,17 @@ def state_maps(w, scenario: str = "MTMF", core: str = "gru", *, seeds: Optional[
     """
     from ..analysis.procrustes import state_map_summary
 
-    seeds, params, per = _procrustes_per_seed(w, scenario, core, seeds, n_seeds, split, properties, features, n_back,
-                                              max_sequences, test_fraction, protocol, n_class_splits, ridge, C,
-                                              subsample_seed, cache_dir, progress)
+    seeds, params, per = _procrustes_per_seed(runs, split, properties, features, n_back, max_sequences,
+                                              test_fraction, protocol, n_class_splits, ridge, C, subsample_seed,
+                                              cache_dir, progress)
     keys = ["property", "task_feature", "n", "transition"]
     per_seed = pd.concat([add_seed(t, s) for s, (_, t) in zip(seeds, per)], ignore_index=True)
     summary = pd.concat([add_seed(state_map_summary(t, by=keys), s) for s, (_, t) in zip(seeds, per) if len(t)],
                         ignore_index=True)
     if summary.empty:
         raise ConfigError("the state-map test produced no transitions (too few sequences or classes?)")
-    return ExperimentTables("state_maps", per_seed, summary, aggregate(summary, keys),
-                            run_table(w, scenario, core, seeds, progress), params)
+    return ExperimentTables("state_maps", per_seed, summary, aggregate(summary, keys), run_table(runs, progress),
+                            params)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -300,25 +299,27 @@ def _f(x):
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.3f}"
 
 
-def claim_F6(source, scenario: str = "MTMF", core: str = "gru", *, margin: float = 0.1,
+def claim_F6(source, scenario: Optional[str] = None, core: Optional[str] = None, *, margin: float = 0.1,
              swap: Optional[ExperimentTables] = None, **kw) -> dict:
     """F6: encoding -> memory and memory -> memory transformations are a rotation plus a common scale.
 
     Parameters
     ----------
-    source : World (runs :func:`state_maps` with ``scenario, core, **kw``), its :class:`ExperimentTables`, or a
+    source : RunSet of one model (runs :func:`state_maps` with ``**kw``), its :class:`ExperimentTables`, or a
         per-seed summary DataFrame (see :func:`rule_F6`).
+    scenario, core : the model a table ``source`` comes from (a RunSet names its own).
     swap : optional :func:`swap_tests` tables: the decoder-level numbers (correct rotation vs its nulls, the
         class-split prediction) are added to the details.
 
     Rule: :func:`rule_F6`. ``value`` = held-out accuracy of the rotation-mapped states minus the better null.
     """
+    scenario, core = _model_of(source, scenario, core)
     if isinstance(source, ExperimentTables):
         summ, protocol = source.summary, PROTOCOL_LABELS[source.params.get("protocol", "image")]
     elif isinstance(source, pd.DataFrame):
         summ, protocol = source, str(source["protocol"].iloc[0]) if "protocol" in source else "image-disjoint"
     else:
-        st = state_maps(source, scenario, core, **kw)
+        st = state_maps(source, **kw)
         summ, protocol = st.summary, PROTOCOL_LABELS[st.params["protocol"]]
     r = rule_F6(summ, margin=margin)
     mn = r["means"]
@@ -357,24 +358,26 @@ def claim_F6(source, scenario: str = "MTMF", core: str = "gru", *, margin: float
         protocol=protocol, per_seed=per_seed_values(r["seeds"], r["beyond_null"].to_numpy()), controls=controls)
 
 
-def claim_F7(source, scenario: str = "MTMF", core: str = "gru", *, margin: float = 0.1, keep: float = 0.5,
-             **kw) -> dict:
+def claim_F7(source, scenario: Optional[str] = None, core: Optional[str] = None, *, margin: float = 0.1,
+             keep: float = 0.5, **kw) -> dict:
     """F7: a different stimulus' rotation at the same age works; the same stimulus' rotation at another
     interval does not (chronological memory subspaces, H2).
 
     Parameters
     ----------
-    source : World (runs :func:`swap_tests`), its :class:`ExperimentTables`, or a per-seed summary DataFrame
-        (see :func:`rule_F7`).
+    source : RunSet of one model (runs :func:`swap_tests`), its :class:`ExperimentTables`, or a per-seed summary
+        DataFrame (see :func:`rule_F7`).
+    scenario, core : the model a table ``source`` comes from (a RunSet names its own).
 
     Rule: :func:`rule_F7`. ``value`` = same-age swap - other-interval swap accuracy.
     """
+    scenario, core = _model_of(source, scenario, core)
     if isinstance(source, ExperimentTables):
         s, protocol = source.summary, PROTOCOL_LABELS[source.params.get("protocol", "image")]
     elif isinstance(source, pd.DataFrame):
         s, protocol = source, "image-disjoint"
     else:
-        sw = swap_tests(source, scenario, core, **kw)
+        sw = swap_tests(source, **kw)
         s, protocol = sw.summary, PROTOCOL_LABELS[sw.params["protocol"]]
     r = rule_F7(s, margin=margin, keep=keep)
     mn = r["means"]
@@ -405,13 +408,14 @@ def claim_F7(source, scenario: str = "MTMF", core: str = "gru", *, margin: float
         protocol=protocol, per_seed=per_seed_values(r["seeds"], r["diff"].to_numpy()), controls=controls)
 
 
-def claims_by_core(w, scenario: str = "MTMF", cores: Sequence[str] = ("rnn", "gru", "lstm"), **kw) -> pd.DataFrame:
-    """F6 and F7 per core, each from that core's cached tables: ``core, claim, verdict, value, ci_low, ci_high,
-    controls``."""
+def claims_by_core(runs: RunSet, **kw) -> pd.DataFrame:
+    """F6 and F7 per core of ``runs``, each from that core's cached tables: ``core, claim, verdict, value, ci_low,
+    ci_high, controls``."""
     rows = []
-    for c in cores:
-        sw = swap_tests(w, scenario, c, **kw)
-        for cl in (claim_F6(w, scenario, c, swap=sw, **kw), claim_F7(sw, scenario, c)):
+    for c in runs.cores:
+        sub = runs.where(core=c)
+        sw = swap_tests(sub, **kw)
+        for cl in (claim_F6(sub, swap=sw, **kw), claim_F7(sw, sub.one("scenario"), c)):
             rows.append(dict(core=c, claim=cl["claim"], verdict=cl["verdict"], value=cl["value"],
                              ci_low=cl["ci_low"], ci_high=cl["ci_high"], controls=cl["controls"]))
     return pd.DataFrame(rows)

@@ -22,21 +22,20 @@ Claim: :func:`claim_F1` (rule: :func:`f1_rule`).
 """
 from __future__ import annotations
 
-from ..pipeline import ANALYSIS_SEED
-
-from typing import Iterable, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, check_choice, check_choices, check_float, check_int
-from ..tasks import FEATURES, SCENARIOS
+from ..config import ANALYSIS_SEED, FEATURES, SCENARIOS
+from ..errors import ConfigError, check_choices, check_float, check_int
+from ..pipeline import RunSet
+from ..runs import RunSpec
 from ..verdicts import combine, interval_verdict, per_seed_values
-from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, check_split, claim_dict,
-                   get_recording, get_run, model_label, resolve_n_per_condition, resolve_seeds, run_row, seed_ci,
-                   source_tables)
+from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, arm_of, as_runset, check_split,
+                   claim_dict, cores_of, resolve_n_per_condition, run_row, seed_ci, seeds_of, source_tables)
 
-__all__ = ["relevance", "claim_F1", "f1_rule", "irrelevant_by_scenario", "PER_SEED_COLUMNS", "SUMMARY_COLUMNS",
+__all__ = ["needs", "stsf_features_for", "relevance", "claim_F1", "f1_rule", "irrelevant_by_scenario", "PER_SEED_COLUMNS", "SUMMARY_COLUMNS",
            "PROTOCOLS"]
 
 #: the protocols :func:`relevance` computes by default, primary first
@@ -56,10 +55,22 @@ def _check_scenarios(scenarios) -> tuple[str, ...]:
     return check_choices("scenarios", scenarios, SCENARIOS)
 
 
-def _check_stsf_features(w, stsf_features) -> tuple[str, ...]:
+def stsf_features_for(profile: str, stsf_features: Optional[Sequence[str]] = None) -> tuple[str, ...]:
+    """The task features of the STSF models: ``stsf_features`` (validated), else all three, except
+    ``("category",)`` at the smoke profile."""
     if stsf_features is None:
-        return ("category",) if w.profile == "smoke" else tuple(FEATURES)
+        return ("category",) if profile == "smoke" else tuple(FEATURES)
     return check_choices("stsf_features", stsf_features, FEATURES)
+
+
+def needs(p: Mapping[str, Any]) -> list[RunSpec]:
+    """The runs :func:`relevance` reads for chapter parameters ``p``: per core (``cores`` / ``core``, default the
+    GRU; one :func:`relevance` call each), for every seed, each diet of ``scenarios`` (default all three; STSF
+    once per feature of ``stsf_features``, :func:`stsf_features_for`), of ``arm``."""
+    scenarios = _check_scenarios(p.get("scenarios") or SCENARIOS)
+    stsf = stsf_features_for(p["profile"], p.get("stsf_features"))
+    return [RunSpec(scen, core, seed, feat, arm_of(p)) for core in cores_of(p, "gru") for seed in seeds_of(p)
+            for scen in scenarios for feat in (stsf if scen == "STSF" else (None,))]
 
 
 def _check_protocols(protocols) -> tuple[str, ...]:
@@ -69,25 +80,19 @@ def _check_protocols(protocols) -> tuple[str, ...]:
     return out
 
 
-def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str = "gru", *,
-              seeds: Optional[Iterable[int]] = None, n_seeds: Optional[int] = None,
-              stsf_features: Optional[Sequence[str]] = None, split: str = "train",
-              n_per_condition: Optional[int] = None, step: int = 0, by_n: bool = True,
+def relevance(runs: RunSet, *, split: str = "train", n_per_condition: Optional[int] = None, step: int = 0,
+              by_n: bool = True,
               protocols: Sequence[str] = PROTOCOLS, C: float = 1.0, cache_dir=None, progress: bool = False,
               force: bool = False) -> ExperimentTables:
     """Decode every property at the encoding step from every task context, for each diet and seed.
 
     Parameters
     ----------
-    w : wmnb.pipeline.World
-    scenarios : diets to compare (subset of ``("STSF", "STMF", "MTMF")``).
-    core : architecture ("rnn", "gru", "lstm").
-    seeds, n_seeds : seeds (None -> :func:`wmnb.pipeline.seeds_for` of ``w.profile``).
-    stsf_features : features of the STSF models (one model per feature); None -> all three, except
-        ``("category",)`` at the smoke profile.
+    runs : wmnb.pipeline.RunSet of one core: the diets to compare (STSF once per task feature) for every seed
+        (e.g. the runs of :func:`needs`).
     split : pool of the analysis recording ("train" = new sequences of training-pool images).
     n_per_condition : sequences per (feature, N) condition of the recording (None: the profile's,
-        :data:`wmnb.pipeline.ANALYSIS_SEQUENCES`).
+        :data:`wmnb.config.ANALYSIS_SEQUENCES`).
     step : time step decoded (0 = encoding step of the first stimulus, as in the paper).
     by_n : keep N separate (default) or pool it within each task feature.
     protocols : held-out protocols computed (module docstring); must include "image". "transfer" records the
@@ -111,60 +116,59 @@ def relevance(w, scenarios: Sequence[str] = ("STSF", "STMF", "MTMF"), core: str 
     from ..analysis.task_relevance import relevance_summary, task_relevance, task_relevance_transfer
     from ..results import cached_table
 
-    scenarios = _check_scenarios(scenarios)
-    check_choice("core", core, ("rnn", "gru", "lstm"))
-    seeds = resolve_seeds(w, seeds, n_seeds)
-    stsf = _check_stsf_features(w, stsf_features)
+    runs = as_runset(runs)
+    core = runs.one("core")
+    scenarios, seeds = runs.scenarios, runs.seeds
+    stsf = tuple(dict.fromkeys(s.feature for s in runs if s.scenario == "STSF"))
     split = check_split(split)
-    npc = resolve_n_per_condition(w, n_per_condition)
+    npc = resolve_n_per_condition(runs.profile, n_per_condition)
     step = check_int("step", step, low=0)
     protocols = _check_protocols(protocols)
     C = check_float("C", C, low=0.0, low_open=True)
     params = dict(step=step, by_n=bool(by_n), C=C, decoder="logreg", test_fraction=0.2, strict=True,
                   split_strata="identity")
-    models = [(s, f) for s in scenarios for f in (stsf if s == "STSF" else (None,))]
 
-    parts, runs, by_task = [], [], []
-    for seed in seeds:
-        for scen, feat in models:
-            run = get_run(w, scen, core, seed, progress, feature=feat)
-            runs.append(run_row(run, seed, scen, core, feat))
-            tabs = []
-            for pr in protocols:
-                desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), protocol=pr,
-                            recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED,
-                                           test_split="novel_angle" if pr == "transfer" else None),
-                            analysis=params)
+    parts, run_rows, by_task = [], [], []
+    for spec in runs:
+        seed, scen, feat = spec.seed, spec.scenario, spec.feature
+        run = runs.run(spec, progress)
+        run_rows.append(run_row(run, spec))
+        tabs = []
+        for pr in protocols:
+            desc = dict(v=EXPERIMENT_VERSION, run=run.key, seed=int(seed), protocol=pr,
+                        recording=dict(split=split, n_per_condition=npc, seed=ANALYSIS_SEED,
+                                       test_split="novel_angle" if pr == "transfer" else None),
+                        analysis=params)
 
-                def compute(run=run, seed=seed, pr=pr):
-                    rec = get_recording(w, run, split, npc)
-                    if pr == "transfer":
-                        new = get_recording(w, run, "novel_angle", npc)
-                        return task_relevance_transfer(rec.hidden, rec.labels, rec.feature, rec.n, new.hidden,
-                                                       new.labels, new.feature, new.n, stimuli=rec.stimuli,
-                                                       test_stimuli=new.stimuli, step=step, by_n=by_n,
-                                                       seed=int(seed), C=C)
-                    return task_relevance(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id,
-                                          stimuli=rec.stimuli, step=step, by_n=by_n, protocol=pr,
-                                          seed=int(seed), C=C)
+            def compute(spec=spec, seed=seed, pr=pr):
+                rec = runs.recording(spec, split, npc)
+                if pr == "transfer":
+                    new = runs.recording(spec, "novel_angle", npc)
+                    return task_relevance_transfer(rec.hidden, rec.labels, rec.feature, rec.n, new.hidden,
+                                                   new.labels, new.feature, new.n, stimuli=rec.stimuli,
+                                                   test_stimuli=new.stimuli, step=step, by_n=by_n,
+                                                   seed=int(seed), C=C)
+                return task_relevance(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id,
+                                      stimuli=rec.stimuli, step=step, by_n=by_n, protocol=pr,
+                                      seed=int(seed), C=C)
 
-                tabs.append(cached_table("exp_relevance", desc, compute, cache_dir=cache_dir, force=force))
-            tab = pd.concat(tabs, ignore_index=True)
-            tab["relevant"] = tab["relevant"].astype(bool)
-            by_task.append(add_seed(relevance_summary(tab), seed).assign(
-                model=model_label(scen, core, feat), scenario=scen, core=core))
-            tab.insert(0, "run_key", run.key)
-            tab.insert(0, "stsf_feature", feat or "")
-            tab.insert(0, "core", core)
-            tab.insert(0, "scenario", scen)
-            tab.insert(0, "model", model_label(scen, core, feat))
-            parts.append(add_seed(tab, seed))
+            tabs.append(cached_table("exp_relevance", desc, compute, cache_dir=cache_dir, force=force))
+        tab = pd.concat(tabs, ignore_index=True)
+        tab["relevant"] = tab["relevant"].astype(bool)
+        by_task.append(add_seed(relevance_summary(tab), seed).assign(
+            model=spec.model, scenario=scen, core=core))
+        tab.insert(0, "run_key", run.key)
+        tab.insert(0, "stsf_feature", feat or "")
+        tab.insert(0, "core", core)
+        tab.insert(0, "scenario", scen)
+        tab.insert(0, "model", spec.model)
+        parts.append(add_seed(tab, seed))
     per_seed = pd.concat(parts, ignore_index=True)[PER_SEED_COLUMNS]
     summary = summarise(per_seed)
     keys = ["protocol", "scenario", "core", "property", "relevant"]
     cell_keys = ["protocol", "model", "scenario", "core", "task_feature", "n", "property", "relevant"]
     cells = aggregate(per_seed[["seed", *cell_keys, "accuracy", "chance", "n_test"]], cell_keys)
-    return ExperimentTables("relevance", per_seed, summary, aggregate(summary, keys), pd.DataFrame(runs),
+    return ExperimentTables("relevance", per_seed, summary, aggregate(summary, keys), pd.DataFrame(run_rows),
                             dict(params, scenarios=list(scenarios), core=core, stsf_features=list(stsf),
                                  split=split, n_per_condition=npc, seeds=list(seeds), protocols=list(protocols)),
                             extra=dict(cells=cells, by_task=pd.concat(by_task, ignore_index=True)))

@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..attention import ARM_LABELS, ARMS, QUADRANT_MASKS, SPLITS, UNIFORM_QUADRANT, quadrant_mass
+from ..analysis.attention import QUADRANT_MASKS, UNIFORM_QUADRANT, quadrant_mass
+from ..config import EVAL_SPLITS as SPLITS
+from ..config import FEATURES
+from ..experiments.attention import ARM_LABELS, ARMS
 from .style import CHANCE_STYLE, FEATURE_COLORS, PALETTE, SPLIT_COLORS, seed_bar, styled
 
 __all__ = ["accuracy_bars", "attention_map_grid", "entropy_bars", "quadrant_mass_bars", "suppression_bars",
@@ -62,7 +65,7 @@ def attention_map_grid(maps: pd.DataFrame, scenario: str, arm: str, *, title: st
     ``maps``: :func:`wmnb.attention.attention_maps`."""
     plt = _plt()
     m = maps[(maps.scenario == scenario) & (maps.arm == arm)]
-    feats = [f for f in ("location", "identity", "category") if f in set(m.task_feature)]
+    feats = [f for f in FEATURES if f in set(m.task_feature)]
     mean = m.groupby(["task_feature", "quadrant", "position"])["weight"].mean()
     mass = quadrant_mass(m).groupby(["task_feature", "quadrant"])["mass"].mean()
     vmax = float(mean.max()) if len(mean) else 1.0
@@ -96,7 +99,7 @@ def quadrant_mass_bars(maps: pd.DataFrame, *, title: str = ""):
     plt = _plt()
     qm = quadrant_mass(maps).groupby(["scenario", "arm", "seed", "task_feature"])["mass"].mean().reset_index()
     groups = list(qm.groupby(["scenario", "arm"], sort=False).groups)
-    feats = [f for f in ("location", "identity", "category") if f in set(qm.task_feature)]
+    feats = [f for f in FEATURES if f in set(qm.task_feature)]
     fig, ax = plt.subplots(figsize=(1.2 + 1.6 * len(groups), 3.4))
     width = 0.8 / max(len(feats), 1)
     for i, (s, a) in enumerate(groups):
@@ -174,7 +177,7 @@ def suppression_bars(table: pd.DataFrame, *, title: str = ""):
 
 def _trial_axes(fig, axes, rec, stimuli, i: int):
     """Draw trial ``i``: each step's image (top) and attention map (bottom), target and object quadrant."""
-    from ..tasks import FEATURES, RESPONSES
+    from ..tasks import RESPONSES
 
     T = rec.stimuli.shape[1]
     f, n = FEATURES[int(rec.feature[i])], int(rec.n[i])
@@ -222,7 +225,6 @@ def trial_explorer(rec, stimuli):
     live notebook). Needs ipywidgets (use :func:`static_trials` in a static page)."""
     import ipywidgets as w  # noqa: PLC0415
 
-    from ..tasks import FEATURES
 
     plt = _plt()
     feats = [(FEATURES[int(fc)], int(fc)) for fc in np.unique(rec.feature)]

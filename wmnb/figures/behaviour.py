@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import FEATURES
 from .style import CHANCE_STYLE, FEATURE_COLORS, PALETTE, SPLIT_COLORS, styled
 
 __all__ = ["learning_curves", "accuracy_by_task", "split_gap", "compare_readouts", "task_label"]
@@ -84,8 +85,8 @@ def accuracy_by_task(table: pd.DataFrame, chance: float = 0.5, splits: Optional[
         splits = [s for s in ("train", "novel_angle", "novel_identity", "novel_both") if s in set(t.split)]
     order = t[["feature", "n"]].drop_duplicates()
     order = order.assign(_f=order.feature.map(lambda f: -1 if f == "all" else
-                                              ("location", "identity", "category").index(f)
-                                              if f in ("location", "identity", "category") else 9))
+                                              FEATURES.index(f)
+                                              if f in FEATURES else 9))
     order = order.sort_values(["_f", "n"])
     tasks = list(zip(order.feature, order.n))
     fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(tasks) + 1.5), 3.4))
@@ -140,7 +141,7 @@ def split_gap(table: pd.DataFrame, a: str = "novel_angle", b: str = "novel_ident
 
 @styled
 def compare_readouts(table: pd.DataFrame, by: str = "readout", split: str = "novel_angle",
-                     chance: float = 0.5, features: Sequence[str] = ("location", "identity", "category")):
+                     chance: float = 0.5, features: Sequence[str] = FEATURES):
     """Masked accuracy per (feature, N) on one split, one bar group per value of ``by`` (e.g. readout)."""
     import matplotlib.pyplot as plt
     t = table[(table.split == split) & table.feature.isin(features)]

@@ -8,8 +8,8 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .style import (CHANCE_STYLE, CORE_COLORS, CORE_NAMES, FEATURE_COLORS, FEATURES, OKABE_ITO, chance_line, mean_ci,
-                    seed_bar, style)
+from ..config import CORES, FEATURES
+from .style import (CHANCE_STYLE, CORE_COLORS, CORE_NAMES, FEATURE_COLORS, OKABE_ITO, chance_line, mean_ci, seed_bar, style)
 
 __all__ = ["cross_task_matrices", "validation_generalisation", "generalisation_index", "gi_by_site", "memory_gi"]
 
@@ -74,7 +74,7 @@ def validation_generalisation(summary: pd.DataFrame, cores: Optional[Sequence[st
     """
     import matplotlib.pyplot as plt
 
-    cores = [c for c in (cores or ("rnn", "gru", "lstm")) if c in set(summary["core"])]
+    cores = [c for c in (cores or CORES) if c in set(summary["core"])]
     props = [p for p in FEATURES if p in set(summary["property"])]
     kinds = [("validation", "validation (same task)", None), ("same_feature_other_n", "same feature, other N", ".."),
              ("generalisation", "generalisation (other feature)", "//")]
@@ -107,7 +107,7 @@ def generalisation_index(summary: pd.DataFrame, cores: Optional[Sequence[str]] =
     """Generalisation index (generalisation - chance) / (validation - chance) per core and property."""
     import matplotlib.pyplot as plt
 
-    cores = [c for c in (cores or ("rnn", "gru", "lstm")) if c in set(summary["core"])]
+    cores = [c for c in (cores or CORES) if c in set(summary["core"])]
     props = [p for p in FEATURES if p in set(summary["property"])]
     w = 0.8 / (len(props) + 1)
     with style():
@@ -138,7 +138,7 @@ def gi_by_site(summary: pd.DataFrame, cores: Optional[Sequence[str]] = None, tit
     """
     import matplotlib.pyplot as plt
 
-    cores = [c for c in (cores or ("rnn", "gru", "lstm")) if c in set(summary["core"])]
+    cores = [c for c in (cores or CORES) if c in set(summary["core"])]
     combos = [(si, pr, v) for si, pr, v in (("encoding", "image", "raw"), ("encoding", "image", "centred"),
                                             ("memory", "image", "raw"), ("memory", "image", "centred"),
                                             ("encoding", "sequence", "raw"))
@@ -177,7 +177,7 @@ def memory_gi(summary: pd.DataFrame, cores: Optional[Sequence[str]] = None, vari
     import matplotlib.pyplot as plt
 
     s = summary[(summary["protocol"] == "image") & (summary["variant"] == variant)]
-    cores = [c for c in (cores or ("rnn", "gru", "lstm")) if c in set(s["core"])]
+    cores = [c for c in (cores or CORES) if c in set(s["core"])]
     n_values = sorted(int(x) for x in set(s.loc[s["site"] == "memory", "n"])) or sorted(set(s["n"]))
     with style():
         fig, axes = plt.subplots(1, len(n_values), figsize=(3.3 * len(n_values) + 1.2, 3.2), sharey=True,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .style import CHANCE_STYLE, FEATURES, PALETTE, aggregated_bounds, seed_note, style
+from ..config import FEATURES
+from .style import CHANCE_STYLE, PALETTE, aggregated_bounds, seed_note, style
 
 __all__ = ["ordered_cells", "plot_cross_time", "plot_executive_bars", "plot_equal_age", "plot_transfer_matrices",
            "plot_transfer_summary", "plot_core_comparison"]

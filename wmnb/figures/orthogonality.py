@@ -8,7 +8,8 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .style import CORE_COLORS, CORE_NAMES, FEATURE_COLORS, FEATURES, OKABE_ITO, SPACE_COLORS, seed_bar, style
+from ..config import CORES, FEATURES
+from .style import CORE_COLORS, CORE_NAMES, FEATURE_COLORS, OKABE_ITO, SPACE_COLORS, seed_bar, style
 
 __all__ = ["orthogonality_scatter", "orthogonality_bars", "model_deltas", "paper_vs_equal_k"]
 
@@ -65,7 +66,7 @@ def orthogonality_bars(summary: pd.DataFrame, cores: Optional[Sequence[str]] = N
     shuffled-label null of each bar. ``summary`` is ``orthogonality(...).summary``."""
     import matplotlib.pyplot as plt
 
-    cores = [c for c in (cores or ("rnn", "gru", "lstm")) if c in set(summary["core"])]
+    cores = [c for c in (cores or CORES) if c in set(summary["core"])]
     props = [p for p in FEATURES if p in set(summary["property"])]
     spaces = [s for s in spaces if s in set(summary["space"])]
     w = 0.8 / len(spaces)
@@ -139,7 +140,7 @@ def paper_vs_equal_k(summary: pd.DataFrame, paper_style: pd.DataFrame,
     equal-dimension closed-form index and its shuffled-label null (means over cores, seeds and cells)."""
     import matplotlib.pyplot as plt
 
-    props = [p for p in ("location", "identity", "category") if p in set(summary["property"])]
+    props = [p for p in FEATURES if p in set(summary["property"])]
     spaces = [s for s in spaces if s in set(summary["space"])]
     w = 0.8 / len(spaces)
     with style():

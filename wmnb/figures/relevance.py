@@ -8,7 +8,8 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .style import CHANCE_STYLE, FEATURES, OKABE_ITO, SCENARIO_COLORS, chance_line, seed_bar, style
+from ..config import FEATURES, SCENARIOS
+from .style import CHANCE_STYLE, OKABE_ITO, SCENARIO_COLORS, chance_line, seed_bar, style
 
 __all__ = ["PROTOCOL_SHORT", "relevance_bars", "relevance_heatmaps", "relevance_protocol_bars"]
 
@@ -29,7 +30,7 @@ def relevance_bars(summary: pd.DataFrame, scenarios: Optional[Sequence[str]] = N
     """
     import matplotlib.pyplot as plt
 
-    scen = [s for s in (scenarios or ("STSF", "STMF", "MTMF")) if s in set(summary["scenario"])]
+    scen = [s for s in (scenarios or SCENARIOS) if s in set(summary["scenario"])]
     props = [p for p in FEATURES if p in set(summary["property"])]
     with style():
         fig, axes = plt.subplots(1, len(props), figsize=(3.6 * len(props), 3.4), sharey=True, squeeze=False)
@@ -122,7 +123,7 @@ def relevance_protocol_bars(summary: pd.DataFrame, scenarios: Optional[Sequence[
 
     s = summary[~summary["relevant"].astype(bool)]
     prots = [p for p in PROTOCOL_SHORT if p in set(s["protocol"])]
-    scen = [x for x in (scenarios or ("STSF", "STMF", "MTMF")) if x in set(s["scenario"])]
+    scen = [x for x in (scenarios or SCENARIOS) if x in set(s["scenario"])]
     w = 0.8 / max(len(scen), 1)
     with style():
         fig, ax = plt.subplots(figsize=(1.6 + 2.2 * len(prots), 3.4))

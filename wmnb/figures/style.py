@@ -17,6 +17,8 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
+from ..config import CORE_LABELS, FEATURES
+
 __all__ = ["OKABE_ITO", "PALETTE", "FEATURES", "FEATURE_COLORS", "CORE_COLORS", "CORE_NAMES", "SCENARIO_COLORS",
            "SPACE_COLORS", "SPLIT_COLORS", "RESPONSE_COLORS", "VERDICT_COLORS", "CHANCE_STYLE", "RC", "IMAGE_RC",
            "style", "styled", "use", "mean_ci", "seed_bar", "chance_line", "aggregated_bounds", "seed_note"]
@@ -28,11 +30,10 @@ OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green":
 PALETTE = tuple(OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black"))
 
 #: the three task features, which are also the three decoded object properties
-FEATURES = ("location", "identity", "category")
 FEATURE_COLORS = {"location": OKABE_ITO["blue"], "identity": OKABE_ITO["orange"], "category": OKABE_ITO["green"]}
 #: architectures (recurrent cores) and their display names
 CORE_COLORS = {"rnn": OKABE_ITO["blue"], "gru": OKABE_ITO["vermillion"], "lstm": OKABE_ITO["green"]}
-CORE_NAMES = {"rnn": "vanilla RNN", "gru": "GRU", "lstm": "LSTM"}
+CORE_NAMES = CORE_LABELS
 #: training diets
 SCENARIO_COLORS = {"STSF": OKABE_ITO["purple"], "STMF": OKABE_ITO["sky"], "MTMF": OKABE_ITO["vermillion"]}
 #: representation spaces of the orthogonalization chapter

@@ -9,7 +9,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..tasks import FEATURES, NO_ACTION, RESPONSES, NBackTrials
+from ..config import FEATURES
+from ..tasks import NO_ACTION, RESPONSES, NBackTrials
 from .style import CHANCE_STYLE, OKABE_ITO, styled
 from .style import RESPONSE_COLORS as _BY_NAME
 

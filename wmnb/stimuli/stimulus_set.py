@@ -40,17 +40,15 @@ import numpy as np
 import pandas as pd
 
 from wmnb.cache import CacheEntry, atomic_write_bytes, atomic_write_json, config_hash, default_cache_dir
+from wmnb.config import FEATURES, SPLITS
+from wmnb import params
 from wmnb.errors import AssetError, ConfigError, check_choice, check_float, check_int
 from wmnb.stimuli.mesh import Mesh
 
 #: object categories, in label order (label = index)
 CATEGORIES = ("airplane", "car", "chair", "table")
-#: task features, in task-vector slot order
-FEATURES = ("location", "identity", "category")
 #: quadrant names, in label order
 LOCATIONS = ("top-left", "top-right", "bottom-left", "bottom-right")
-#: split names
-SPLITS = ("train", "novel_angle", "novel_identity", "novel_both")
 SOURCES = ("debian", "procedural", "shapenet")
 #: default views (azimuth_deg, elevation_deg): three training views and a held-out one that changes both
 DEFAULT_ANGLES = ((30.0, 15.0), (90.0, 15.0), (150.0, 15.0), (60.0, 35.0))
@@ -125,6 +123,21 @@ class SourceSettings:
 # --------------------------------------------------------------------------------------------------------
 # config
 # --------------------------------------------------------------------------------------------------------
+def _check_source(name: str, value: Any):
+    """A source name (:data:`SOURCES`), or :class:`SourceSettings` as they are."""
+    return value if isinstance(value, SourceSettings) else check_choice(name, value, SOURCES)
+
+
+#: the parameters of a stimulus world an entry point may take (:mod:`wmnb.params` rules)
+PARAMETERS = {
+    "source": params.Custom(_check_source),
+    "shapenet_root": params.Path(),
+    "identities_per_category": params.Maybe(params.Int(low=2)),
+    "image_size": params.Int(low=32, high=1024),
+    "seed": params.Int(low=0),
+}
+
+
 @dataclass(frozen=True)
 class StimulusConfig:
     """Everything that determines a stimulus set; validated on construction.

@@ -20,11 +20,11 @@ from .measures import (angle_stats, fitted_lag_directions, linear_lag_directions
                        recall_loss, spectral_radius)
 from .model import KINDS, StackConfig, StackedRNN, TrainedStack, sample_items, train_stack
 from .bridge import nback_table, planted_controls, planted_hidden, temporal_overlap
-from .ksweep import KS, check_ks, k_summary, ksweep_table
-from .sweep import PROFILES, check_params, sweep_table
+from .ksweep import check_ks, k_summary, ksweep_table
+from .sweep import check_params, sweep_table
 
 __all__ = ["KINDS", "StackConfig", "StackedRNN", "TrainedStack", "sample_items", "train_stack", "angle_stats",
            "fitted_lag_directions", "linear_lag_directions", "pairwise_cosines", "probe_gains", "recall_loss",
-           "spectral_radius", "PROFILES", "check_params", "nback_table", "sweep_table", "claim_records",
+           "spectral_radius", "check_params", "nback_table", "sweep_table", "claim_records",
            "planted_control", "rule_t1", "rule_t2", "rule_t3", "transition_point", "chance_abs_cos", "planted_controls",
-           "planted_hidden", "temporal_overlap", "KS", "check_ks", "k_summary", "ksweep_table"]
+           "planted_hidden", "temporal_overlap", "check_ks", "k_summary", "ksweep_table"]

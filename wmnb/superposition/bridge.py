@@ -45,10 +45,14 @@ from typing import Optional, Sequence
 import numpy as np
 import pandas as pd
 
+from .. import params
+from ..config import SEEDS, check_seeds
 from ..errors import ConfigError
+from ..experiments.core import cores_of
+from ..runs import RunSpec
 from .measures import angle_stats
 
-__all__ = ["DEFAULT_PROPERTIES", "DEFAULT_AGES", "NBACK_SOURCES", "NBACK_SEQUENCES", "MAX_COMPONENTS", "whiten", "age_directions", "direction_table",
+__all__ = ["needs", "DEFAULT_PROPERTIES", "DEFAULT_AGES", "NBACK_SOURCES", "MAX_COMPONENTS", "whiten", "age_directions", "direction_table",
            "nback_regime_table", "load_nback_recordings", "nback_table", "PLANTED_SUPERPOSED_COS",
            "property_design", "planted_hidden", "planted_controls", "RESIDUAL_RIDGE", "partial_directions",
            "residual_whitener", "temporal_overlap"]
@@ -57,8 +61,6 @@ __all__ = ["DEFAULT_PROPERTIES", "DEFAULT_AGES", "NBACK_SOURCES", "NBACK_SEQUENC
 NBACK_SOURCES = ("superposition/bridge.py", "superposition/measures.py")
 
 DEFAULT_PROPERTIES = ("location", "category")
-#: sequences per (feature, N) condition of the bridge's recordings (None: the profile's analysis set)
-NBACK_SEQUENCES = {"smoke": None, "quick": 300, "paper": 1000}
 #: most principal components kept by :func:`whiten`
 MAX_COMPONENTS = 100
 #: cosine between the directions of one property value at two memory ages in the superposed planted control
@@ -474,23 +476,34 @@ def load_nback_recordings(w, cores: Sequence[str], seeds: Sequence[int], *, scen
     return out
 
 
+#: the chapter's parameters of the bridge (:mod:`wmnb.params` rules)
+PARAMETERS = {"nback_seeds": params.Seeds()}
+
+
+def needs(p) -> list[RunSpec]:
+    """The N-back runs chapter 13's bridge reads for its parameters ``p``: MTMF of ``cores`` (default the three) x
+    ``nback_seeds`` (default the book's seeds of the profile, :data:`wmnb.config.SEEDS`)."""
+    seeds = check_seeds("nback_seeds", p.get("nback_seeds")) or SEEDS[p["profile"]]
+    return [RunSpec("MTMF", c, s) for c in cores_of(p, "all") for s in seeds]
+
+
 def nback_table(w, cores: Sequence[str], seeds: Sequence[int], *, scenario: str = "MTMF",
                 allow_training: bool = False, cache_dir=None, properties=None, ages=None,
                 n_per_condition: Optional[int] = None) -> pd.DataFrame:
     """The bridge statistics (:func:`wmnb.superposition.bridge.direction_table`) of each (core, seed) N-back
     network, cached; one row per network plus its cross-group cosine histogram ``h00``..``h19``.
 
-    ``n_per_condition``: sequences per (feature, N) condition of the recording; None = :data:`NBACK_SEQUENCES`
+    ``n_per_condition``: sequences per (feature, N) condition of the recording; None = :data:`wmnb.config.BRIDGE_SEQUENCES`
     of the profile (class means need far fewer sequences than the decoders of chapters 5-10)."""
-    from ..cache import default_cache_dir
-    from ..pipeline import ANALYSIS_SEED, ANALYSIS_SEQUENCES, train_config
+    from ..config import ANALYSIS_SEED, ANALYSIS_SEQUENCES, BRIDGE_SEQUENCES
+    from ..pipeline import train_config
     from ..results import cached_table
     from ..training import run_key
     from .sweep import _histogram_columns
     
     properties = tuple(properties or DEFAULT_PROPERTIES)
     ages = tuple(ages or DEFAULT_AGES)
-    n_seq = int(n_per_condition or NBACK_SEQUENCES.get(w.profile) or ANALYSIS_SEQUENCES[w.profile])
+    n_seq = int(n_per_condition or BRIDGE_SEQUENCES.get(w.profile) or ANALYSIS_SEQUENCES[w.profile])
     keys = [run_key(w.stimuli, w.features, train_config(scenario, c, profile=w.profile, seed=int(s)))
             for c in cores for s in seeds]
     desc = dict(runs=keys, cores=list(cores), seeds=[int(s) for s in seeds], scenario=scenario,

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.stats import seed_ci
+from ..config import CORES, SEEDS  # the N-back runs the bridge reads: the book's seeds
 from ..errors import ConfigError
+from ..experiments.core import claim_dict
 from ..verdicts import HOLDS, MIXED, NOT, interval_verdict, per_seed_values
 from .bridge import PLANTED_SUPERPOSED_COS
-from ..pipeline import DEFAULT_SEEDS as NBACK_SEEDS  # the N-back runs the bridge reads: the book's seeds
 
 __all__ = ["STATISTIC", "T1_MIN_CHANGE", "T1_SHARPNESS", "T3_MIN_RELIABILITY", "PLANTED_MIN_RECOVERED",
            "PLANTED_MAX_ABS_COS", "T3_COS_TOLERANCE", "T3_TOLERANCE", "T3_RESOLUTION_SD", "T3_MIN_SEPARATION", "chance_abs_cos", "rule_t1", "rule_t2", "rule_t3", "planted_control", "transition_point",
@@ -62,14 +63,6 @@ T3_MIN_SEPARATION = 0.5
 PAPER = ("Sharma et al. (ICLR 2026): a phase transition in the angular distribution of the features between an "
          "effectively linear dense regime and a sparse regime that uses an interference-free space, with a "
          "decrease of the spectral radius")
-
-
-def _claim_dict(*a, **kw):
-    try:
-        from ..experiments.core import claim_dict
-    except ImportError:  # pragma: no cover - older tree
-        from ..experiments.dynamics import claim_dict
-    return claim_dict(*a, **kw)
 
 
 # ------------------------------------------------------------------------------------------------ rules
@@ -269,7 +262,7 @@ def claim_t1(table: pd.DataFrame, d: int) -> dict:
                                                 transition_point(pn.index, pn.mean(axis=1).values)[2],
                                                 controls_pass=ctrl["passed"])[0])
     diffs = (piv.iloc[-1] - piv.iloc[0]).abs().values
-    return _claim_dict(
+    return claim_dict(
         "T1", "The share of interference kept on the ReLU readout's silent side changes in a step between dense "
               "and sparse inputs "
               f"(linear RNNs, n={int(table['n'].iloc[0])}, k={int(table['k'].iloc[0])}, d={d}).",
@@ -295,7 +288,7 @@ def claim_t2(table: pd.DataFrame, d: int, t1: Optional[dict] = None) -> dict:
                value_name="spectral radius, dense side minus sparse side",
                rule="holds when the seed interval of the drop lies above 0; below 0: does not hold; straddling, "
                     "no transition (T1 neither holds nor mixed) or a failed planted control: inconclusive")
-    return _claim_dict("T2", "The spectral radius of W is lower on the sparse side of the transition than on the "
+    return claim_dict("T2", "The spectral radius of W is lower on the sparse side of the transition than on the "
                              "dense side.", m, (lo, hi), PAPER, verdict, det,
                        protocol="toy sweep", per_seed=per_seed_values(list(piv.columns), dense.values - sparse.values),
                        controls=f"T1 {t1['verdict']}; planted control {'passed' if ctrl['passed'] else 'FAILED'}; "
@@ -343,7 +336,7 @@ def claim_t3(table: pd.DataFrame, nback: pd.DataFrame) -> dict:
     labels = [f"{c} seed {s}" for c, s in zip(nback["core"], nback["seed"])]
     excess = vals - nback["orth_temporal_cos"].to_numpy(float)
     ok = lambda b: "passed" if b else "FAILED"
-    return _claim_dict(
+    return claim_dict(
         "T3", "The N-back networks hold their remembered object properties without temporal superposition: one "
               "property value has directions at different memory ages no closer than in the network's "
               f"orthogonal plant (excess temporal cosine < {T3_TOLERANCE}).", m, (lo, hi),
@@ -364,11 +357,11 @@ def claim_t3(table: pd.DataFrame, nback: pd.DataFrame) -> dict:
 
 
 def claim_records(profile: str = "quick", *, seeds=None, n=None, k=None, d=None, sparsities=None, w=None,
-                  cores=("rnn", "gru", "lstm"), device="auto", progress: bool = False,
+                  cores=CORES, device="auto", progress: bool = False,
                   allow_training: Optional[bool] = None) -> list[dict]:
     """T1-T3 claim records for the claims page, from the cached sweep (trained once per parameters) and the
     cached N-back bridge (``w``: the stimulus world; built for ``profile`` when None). ``seeds`` are the
-    N-back seeds (default :data:`NBACK_SEEDS`, the book's seeds of the profile: the MTMF runs of chapters
+    N-back seeds (default :data:`wmnb.config.SEEDS`, the book's seeds of the profile: the MTMF runs of chapters
     4-10); the sweep's own seeds are the profile's. A missing N-back run is trained (cached, shared with the
     other chapters) unless ``allow_training=False``, which raises a ConfigError naming it instead."""
     from ..pipeline import world
@@ -379,7 +372,7 @@ def claim_records(profile: str = "quick", *, seeds=None, n=None, k=None, d=None,
     table = sweep_table(p, device=device, progress=progress)
     t1 = claim_t1(table, p["d"])
     out = [t1, claim_t2(table, p["d"], t1)]
-    nb_seeds = tuple(seeds) if seeds is not None else NBACK_SEEDS[profile]
+    nb_seeds = tuple(seeds) if seeds is not None else SEEDS[profile]
     w = world(profile=profile) if w is None else w
     allow = True if allow_training is None else bool(allow_training)
     nb = nback_table(w, cores, nb_seeds, allow_training=allow)

@@ -17,14 +17,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, check_choice, check_int
+from ..config import SUPERPOSITION_KS, sizes
+from ..errors import ConfigError, check_int
 from .model import StackConfig
 
-__all__ = ["KS", "KSWEEP_SOURCES", "check_ks", "k_hidden_size", "ksweep_configs", "ksweep_table", "with_main",
+__all__ = ["KSWEEP_SOURCES", "check_ks", "k_hidden_size", "ksweep_configs", "ksweep_table", "with_main",
            "k_summary"]
 
-#: the k grid per book profile (each includes the profile's main k, whose networks are reused)
-KS = {"smoke": (1, 2), "quick": (1, 2, 3, 4, 5), "paper": (1, 2, 4, 6, 8)}
 #: the code whose source is part of the k sweep's cache key
 KSWEEP_SOURCES = ("superposition/model.py", "superposition/measures.py", "superposition/sweep.py",
                   "superposition/ksweep.py")
@@ -33,11 +32,10 @@ MAX_K = 12
 
 
 def check_ks(ks, profile: str = "quick") -> tuple[int, ...]:
-    """The k grid (None: the profile's :data:`KS`), validated before any work: at least two distinct delays in
+    """The k grid (None: the profile's :data:`wmnb.config.SUPERPOSITION_KS`), validated before any work: at least two distinct delays in
     1..:data:`MAX_K`, returned sorted. Raises ConfigError naming ``ks``, its value and what is allowed."""
-    check_choice("profile", profile, tuple(KS))
     if ks is None:
-        return KS[profile]
+        return sizes(SUPERPOSITION_KS, profile)
     vals = (ks,) if isinstance(ks, (int, np.integer)) else tuple(ks)
     if len(vals) < 2:
         raise ConfigError(f"ks={ks!r} needs at least two delays, integers in 1..{MAX_K}")

@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..config import SUPERPOSITION, check_seeds, sizes
 from ..errors import ConfigError, check_choice, check_float, check_int
 from .measures import COS_BINS, measure_stack
 from .model import StackConfig, train_stack
 
-__all__ = ["PROFILES", "SOURCES", "HIST_COLUMNS", "check_params", "sweep_configs", "sweep_table", "stacks_table",
+__all__ = ["SOURCES", "HIST_COLUMNS", "check_params", "sweep_configs", "sweep_table", "stacks_table",
            "histogram"]
 
 #: the code whose source is part of the cache keys (edits elsewhere, e.g. in the claim rules, keep the caches)
@@ -20,24 +21,11 @@ SOURCES = ("superposition/model.py", "superposition/measures.py", "superposition
 #: cosine-histogram columns of the tables (counts per bin of :data:`wmnb.superposition.measures.COS_BINS`)
 HIST_COLUMNS = [f"h{i:02d}" for i in range(len(COS_BINS) - 1)]
 
-#: sizes per book profile. ``d`` is the main hidden size (S sweep, nonlinear comparison), ``phase_ds`` the
-#: hidden sizes of the phase diagram (linear nets only); the planted control d = n*k is always added.
-PROFILES = {
-    "smoke": dict(n=4, k=2, d=4, sparsities=(0.0, 0.9), seeds=(0,), phase_ds=(2,), nonlinear="tanh",
-                  steps=300, batch=256, lr=0.02),
-    "quick": dict(n=6, k=3, d=6, sparsities=(0.0, 0.5, 0.7, 0.8, 0.9, 0.95), seeds=(0, 1, 2),
-                  phase_ds=(3, 9, 12), nonlinear="tanh", steps=2500, batch=512, lr=0.01),
-    "paper": dict(n=10, k=4, d=10, sparsities=(0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99),
-                  seeds=(0, 1, 2, 3, 4), phase_ds=(5, 15, 20, 30), nonlinear="tanh", steps=10000, batch=2048,
-                  lr=0.005),
-}
-
 
 def check_params(profile: str, n=None, k=None, d=None, sparsities=None, seeds=None, nonlinear=None) -> dict:
     """The sweep's parameters with the profile's defaults filled in, validated before any work (ConfigError
     naming parameter, value and what is allowed)."""
-    check_choice("profile", profile, tuple(PROFILES))
-    p = dict(PROFILES[profile])
+    p = dict(sizes(SUPERPOSITION, profile))
     if n is not None:
         p["n"] = check_int("n", n, low=2, high=64)
     if k is not None:
@@ -53,10 +41,7 @@ def check_params(profile: str, n=None, k=None, d=None, sparsities=None, seeds=No
             raise ConfigError(f"sparsities={sparsities!r} has repeated values")
         p["sparsities"] = vals
     if seeds is not None:
-        vals = (seeds,) if isinstance(seeds, int) else tuple(seeds)
-        if not vals:
-            raise ConfigError("seeds=() is not allowed; give at least one seed")
-        p["seeds"] = tuple(check_int("seeds", s, low=0) for s in vals)
+        p["seeds"] = check_seeds("seeds", [seeds] if isinstance(seeds, int) else seeds, allow_none=False)
     if nonlinear is not None:
         p["nonlinear"] = check_choice("nonlinear", nonlinear, ("tanh", "relu", "none"))
     p["phase_ds"] = tuple(sorted({x for x in p["phase_ds"] if x != p["d"]}))

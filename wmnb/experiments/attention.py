@@ -1,7 +1,7 @@
 """Task-guided attention (chapter 11): does it help, what does it look at, and does it change the geometry?
 
-Six *arms* (architectures) are trained per multi-feature diet (STMF, MTMF) and seed, all with the same core,
-budget and front end (:data:`ARMS`):
+Six *arms* (:class:`wmnb.runs.Arm`) are trained per multi-feature diet (STMF, MTMF) and seed, all with the same
+core, budget and front end (:data:`ARMS`):
 
 ``avgpool``         1x1 projection + global average pooling: the reference's baseline (no location).
 ``spatial``         the book's default readout (flattened 7x7 map + a global branch): keeps location.
@@ -12,13 +12,15 @@ budget and front end (:data:`ARMS`):
 ``gate_dual``       the reference's "dual attention": a channel gate from task x embedding (the hidden state
                     never enters it, whatever the reference's slides say).
 
-Every combination of (readout, attention, gate) is validated with :class:`wmnb.models.ModelConfig` and
-:func:`wmnb.pipeline.train_config` *before* any run trains (:func:`check_arm`, :func:`check_params`).
+:func:`needs` turns the chapter's parameters into its runs (every training config validated first, before any
+run trains: :func:`check_params`); every table below reads a :class:`wmnb.pipeline.RunSet` of them.
 
-Tables (:func:`wmnb.results.cached_table` keyed on this module, models.py and recording.py only):
+Tables (:func:`wmnb.results.cached_table` keyed on this module, the pure :mod:`wmnb.analysis.attention`,
+models.py and recording.py only):
 
 * :func:`attention_maps`: mean attention weight per 7x7 position, per task feature and quadrant of the shown
-  object, per attention run; :func:`quadrant_mass` derives the weight on the object's quadrant;
+  object, per attention run; :func:`wmnb.analysis.attention.quadrant_mass` derives the weight on the object's
+  quadrant;
 * :func:`attention_entropy`: mean entropy (nats) of the attention weights per task (feature, N);
 * :func:`gate_suppression`: the reference's suppression index of the channel gates (mean gate on the
   least task-relevant quarter of the channels minus the mean gate on the most relevant quarter), per task
@@ -32,22 +34,27 @@ Claims A1-A3 (:func:`claim_A1`, :func:`claim_A2`, :func:`claim_A3`) are decided 
 """
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, check_choice, check_choices
-from .verdicts import HOLDS, INCONCLUSIVE, NOT, combine, interval_verdict, per_seed_values
+from .. import params
+from ..analysis.attention import (_ci, channel_relevance, entropy_from_arrays, maps_from_arrays,
+                                  suppression_index)
+from ..config import ATTENTION_SEEDS, CORES, EVAL_SPLITS, FEATURES, MULTI_TASK_SCENARIOS, ORTHOGONALITY, seeds_for
+from ..errors import ConfigError, check_choice, check_choices
+from ..models import ModelConfig
+from ..pipeline import RunSet
+from ..runs import Arm, RunSpec, train_config
+from ..verdicts import HOLDS, INCONCLUSIVE, NOT, combine, interval_verdict, per_seed_values
+from .core import claim_dict, iter_feature_blocks, recording_description, subsample_rows
 
-__all__ = ["ARMS", "ARM_LABELS", "SCENARIOS", "SPLITS", "REFERENCE", "REFERENCE_ARMS", "QUADRANT_MASKS",
-           "check_arm", "arm_kwargs", "check_params", "train_runs", "accuracy_per_seed", "accuracy_summary",
-           "reference_table", "per_task_table", "location_learners", "location_learner_summary", "attention_maps",
-           "quadrant_mass", "attention_entropy",
-           "gate_suppression", "suppression_index", "suppression_summary", "geometry", "precompute",
-           "equivalence_verdict", "a1_rule", "a2_rule",
-           "a3_rule", "a1_per_seed", "claim_A1", "claim_A2", "claim_A3", "claim_records", "entropy"]
+__all__ = ["ARMS", "ARM_LABELS", "SCENARIOS", "SPLITS", "REFERENCE", "REFERENCE_ARMS", "PARAMETERS", "arm",
+           "check_arm", "arm_kwargs", "check_params", "needs", "train_runs", "accuracy_per_seed", "reference_table",
+           "per_task_table", "location_learner_summary", "attention_maps", "attention_entropy", "gate_suppression",
+           "geometry", "precompute", "equivalence_verdict", "a1_rule", "a2_rule", "a3_rule", "a1_per_seed",
+           "claim_A1", "claim_A2", "claim_A3", "claim_records"]
 
 #: arm name -> (readout, attention, gate); ``readout=None`` means "the gate_readout parameter"
 ARMS: dict[str, dict] = {
@@ -62,12 +69,15 @@ ARM_LABELS = {"avgpool": "avgpool baseline", "spatial": "spatial baseline", "tas
               "dual_attention": "dual attention", "gate_task_only": "gate (task only)", "gate_dual": "gate (dual)"}
 ATTENTION_ARMS = ("task_attention", "dual_attention")
 GATE_ARMS = ("gate_task_only", "gate_dual")
-SCENARIOS = ("STMF", "MTMF")
-SPLITS = ("train", "novel_angle", "novel_identity")
+SCENARIOS = MULTI_TASK_SCENARIOS
+SPLITS = EVAL_SPLITS
 GATE_READOUTS = ("avgpool", "spatial", "attention")
 #: the module files whose source keys this chapter's cached tables
-SOURCES = ("attention.py", "models.py", "recording.py")
+SOURCES = ("experiments/attention.py", "analysis/attention.py", "models.py", "recording.py")
 TABLE_VERSION = "1"
+
+#: the chapter's own parameters (:mod:`wmnb.params` rules)
+PARAMETERS = {"arms": params.ListOf(tuple(ARMS)), "gate_readout": params.Choice(GATE_READOUTS)}
 
 #: the reference's table (issue 11), in %. Its accuracies are not masked (design notes section 6: the
 #: per-epoch log's batch accuracy, no-action steps included), so they are not on our scale.
@@ -79,39 +89,27 @@ REFERENCE = pd.DataFrame([
 #: which of our arms is the reference's model: its baseline pooled, its "attention" is a channel gate
 REFERENCE_ARMS = {"baseline": "avgpool", "+ attention": "gate_task_only", "+ dual attention": "gate_dual"}
 
-#: quadrant (location label: top-left, top-right, bottom-left, bottom-right) -> (49,) bool mask of its 3x3
-#: block of the 7x7 map (row-major); the middle row and column belong to no quadrant
-QUADRANT_MASKS = np.zeros((4, 49), dtype=bool)
-for _q in range(4):
-    _r0, _c0 = 4 * (_q // 2), 4 * (_q % 2)
-    for _r in range(_r0, _r0 + 3):
-        QUADRANT_MASKS[_q, _r * 7 + _c0:_r * 7 + _c0 + 3] = True
-#: weight a uniform attention puts on one quadrant
-UNIFORM_QUADRANT = 9 / 49
-
 
 # ---------------------------------------------------------------------------------------------------------
 # parameters and runs
 # ---------------------------------------------------------------------------------------------------------
-def check_arm(readout: str, attention: str = "none", gate: str = "none", *, core: str = "gru"):
+def check_arm(readout: str, attention: str = "none", gate: str = "none", *, core: str = "gru") -> ModelConfig:
     """Validate one (readout, attention, gate) combination; returns the :class:`wmnb.models.ModelConfig`.
 
     Raises ConfigError (naming the parameter, its value and what is allowed) for an unknown name or an
     invalid combination: ``attention`` other than "none" needs ``readout="attention"``, and
     ``readout="attention"`` needs ``attention`` "task" or "dual". Channel gates combine with any readout.
     """
-    from .models import ModelConfig
-
     return ModelConfig(core=core, readout=readout, attention=attention, gate=gate)
 
 
-def arm_kwargs(arm: str, gate_readout: str = "avgpool") -> dict:
+def arm_kwargs(name: str, gate_readout: str = "avgpool") -> dict:
     """``dict(readout=, attention=, gate=)`` of an arm (:data:`ARMS`); the gate arms sit on ``gate_readout``.
 
     ``gate_readout="attention"`` gives the gates a task-attention readout underneath."""
-    check_choice("arm", arm, list(ARMS))
+    check_choice("arm", name, list(ARMS))
     check_choice("gate_readout", gate_readout, GATE_READOUTS)
-    kw = dict(ARMS[arm])
+    kw = dict(ARMS[name])
     if kw["readout"] is None:
         kw["readout"] = gate_readout
         if gate_readout == "attention":
@@ -119,22 +117,24 @@ def arm_kwargs(arm: str, gate_readout: str = "avgpool") -> dict:
     return kw
 
 
+def arm(name: str, gate_readout: str = "avgpool") -> Arm:
+    """The :class:`wmnb.runs.Arm` of one of :data:`ARMS` (its model fields: :func:`arm_kwargs`)."""
+    return Arm.of(name, label=ARM_LABELS[name], model=arm_kwargs(name, gate_readout))
+
+
 def check_params(*, arms: Sequence[str] = tuple(ARMS), scenarios: Sequence[str] = SCENARIOS, core: str = "gru",
                  gate_readout: str = "avgpool", profile: str = "quick") -> dict:
-    """Validate the chapter's own parameters (those :mod:`wmnb.params` does not know) and every training
-    config they imply, before any work. Returns ``dict(arms=tuple, scenarios=tuple, gate_readout=str)``.
+    """Validate the chapter's own parameters and every training config they imply, before any work. Returns
+    ``dict(arms=tuple, scenarios=tuple, gate_readout=str)``.
 
     ``arms`` must include "spatial" and "avgpool" (the two baselines every comparison needs)."""
-    from .pipeline import train_config
-
-    arms = check_choices("arms", arms, list(ARMS))
-    if len(set(arms)) != len(arms):
-        raise ConfigError(f"arms={list(arms)!r} lists an arm twice; every value must be distinct")
+    arms = params.ListOf(tuple(ARMS))("arms", arms)
     missing = [a for a in ("avgpool", "spatial") if a not in arms]
     if missing:
         raise ConfigError(f"arms={list(arms)!r} must include the baselines {missing}; allowed: {list(ARMS)}")
     scenarios = check_choices("scenarios", scenarios, SCENARIOS)
     gate_readout = check_choice("gate_readout", gate_readout, GATE_READOUTS)
+    check_choice("core", core, CORES)
     for a in arms:
         kw = arm_kwargs(a, gate_readout)
         check_arm(core=core, **kw)
@@ -143,24 +143,24 @@ def check_params(*, arms: Sequence[str] = tuple(ARMS), scenarios: Sequence[str] 
     return dict(arms=tuple(arms), scenarios=tuple(scenarios), gate_readout=gate_readout)
 
 
-def train_runs(w, scenarios: Sequence[str] = SCENARIOS, core: str = "gru", *, arms: Sequence[str] = tuple(ARMS),
-               seeds: Optional[Iterable[int]] = None, gate_readout: str = "avgpool",
-               progress: bool = False) -> dict:
-    """Every (scenario, arm, seed) run through :func:`wmnb.pipeline.trained_run` (cached by config).
+def needs(p: Mapping[str, Any]) -> list[RunSpec]:
+    """The chapter's runs for its parameters ``p``: every (scenario, arm, seed) of ``scenarios`` (default STMF,
+    MTMF), ``arms`` (default all six) and ``seeds`` (default the profile's first
+    :data:`wmnb.config.ATTENTION_SEEDS`), with ``core`` and ``gate_readout``; all validated first
+    (:func:`check_params`), so a bad combination fails before any run trains."""
+    core = p.get("core", "gru")
+    a = check_params(arms=p.get("arms") or tuple(ARMS), scenarios=p.get("scenarios") or SCENARIOS, core=core,
+                     gate_readout=p.get("gate_readout", "avgpool"), profile=p["profile"])
+    seeds = seeds_for(p["profile"])[:ATTENTION_SEEDS] if p.get("seeds") is None \
+        else seeds_for(p["profile"], seeds=p["seeds"])
+    return [RunSpec(s, core, seed, arm=arm(name, a["gate_readout"])) for s in a["scenarios"] for name in a["arms"]
+            for seed in seeds]
 
-    All configurations are validated first (:func:`check_params`), so a bad combination fails before any
-    run trains. Returns ``{(scenario, arm, seed): Run}``."""
-    from .pipeline import seeds_for, trained_run
 
-    p = check_params(arms=arms, scenarios=scenarios, core=core, gate_readout=gate_readout, profile=w.profile)
-    seeds = seeds_for(w.profile) if seeds is None else tuple(int(s) for s in seeds)
-    out = {}
-    for s in p["scenarios"]:
-        for a in p["arms"]:
-            for seed in seeds:
-                out[(s, a, seed)] = trained_run(w, s, core, seed=seed, progress=progress,
-                                                **arm_kwargs(a, p["gate_readout"]))
-    return out
+def train_runs(runs: RunSet, progress: bool = False) -> dict:
+    """Every run of ``runs`` (:func:`wmnb.pipeline.RunSet.run`, cached by config), as
+    ``{(scenario, arm name, seed): Run}``."""
+    return {(s.scenario, s.arm.name, s.seed): runs.run(s, progress) for s in runs}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -175,23 +175,6 @@ def accuracy_per_seed(runs: Mapping) -> pd.DataFrame:
         parts.append(m[["split", "feature", "n", "accuracy", "chance"]].assign(scenario=s, arm=a, seed=int(seed)))
     t = pd.concat(parts, ignore_index=True)
     return t[["scenario", "arm", "seed", "split", "feature", "n", "accuracy", "chance"]]
-
-
-def _ci(values) -> tuple[float, float, float]:
-    from .analysis.stats import mean_t_interval
-
-    return mean_t_interval(np.asarray(values, dtype=float))
-
-
-def accuracy_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95 % t interval across seeds per (scenario, arm, split, feature, n): ``mean, ci_low, ci_high,
-    n_seeds`` (interval NaN with one seed)."""
-    rows = []
-    for key, g in per_seed.groupby(["scenario", "arm", "split", "feature", "n"], sort=False):
-        m, lo, hi = _ci(g["accuracy"])
-        rows.append(dict(zip(["scenario", "arm", "split", "feature", "n"], key), mean=m, ci_low=lo, ci_high=hi,
-                         n_seeds=int(g["seed"].nunique())))
-    return pd.DataFrame(rows)
 
 
 def _fmt(m, lo, hi) -> str:
@@ -237,29 +220,6 @@ def per_task_table(summary: pd.DataFrame, split: str = "novel_angle") -> pd.Data
     return out[[ARM_LABELS[a] for a in ARMS if ARM_LABELS[a] in out.columns]]
 
 
-#: a seed "learned location" when its mean masked accuracy over the location tasks reaches this (chance 0.5)
-LEARNED_LOCATION = 0.9
-#: ... and "stayed at chance" on location at or below this (a pooled readout's level)
-LOCATION_AT_CHANCE = 0.6
-
-
-def location_learners(per_seed: pd.DataFrame, split: str = "novel_angle") -> pd.DataFrame:
-    """Did each run learn the location tasks? One row per (scenario, arm, seed): ``location`` (mean masked
-    accuracy over the location tasks on ``split``), ``overall`` (all tasks) and ``outcome``: "learned"
-    (>= :data:`LEARNED_LOCATION`), "at chance" (<= :data:`LOCATION_AT_CHANCE`) or "partly".
-
-    Attention can only report an object's quadrant by concentrating on it; a run whose attention stays
-    spread out is, for location, a pooled readout."""
-    t = per_seed[(per_seed.split == split) & (per_seed.feature == "location")]
-    loc = t.groupby(["scenario", "arm", "seed"], sort=False)["accuracy"].mean().rename("location")
-    a = per_seed[(per_seed.split == split) & (per_seed.feature == "all")]
-    overall = a.set_index(["scenario", "arm", "seed"])["accuracy"].rename("overall")
-    out = pd.concat([loc, overall], axis=1, join="inner").reset_index()
-    out["outcome"] = np.select([out.location >= LEARNED_LOCATION, out.location <= LOCATION_AT_CHANCE],
-                               ["learned", "at chance"], "partly")
-    return out
-
-
 def location_learner_summary(learners: pd.DataFrame) -> pd.DataFrame:
     """Per (scenario, arm): how many seeds learned location, partly, or stayed at chance, and each seed's
     location accuracy (%), as the chapter shows it."""
@@ -275,123 +235,55 @@ def location_learner_summary(learners: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------------
 # attention maps and entropy (from the analysis recording of each attention run)
 # ---------------------------------------------------------------------------------------------------------
-_RECORDINGS: "OrderedDict[tuple, object]" = OrderedDict()
+def _rec_desc(profile: str, split: str, npc: Optional[int]) -> dict:
+    d = recording_description(profile, split)
+    return d if npc is None else dict(d, n_per_condition=int(npc))
 
 
-def _recording(w, run, split: str = "train", n_per_condition: Optional[int] = None):
-    """:func:`wmnb.pipeline.recording` memoised in-process (the last two)."""
-    from .pipeline import ANALYSIS_SEQUENCES, recording
-
-    npc = ANALYSIS_SEQUENCES[w.profile] if n_per_condition is None else int(n_per_condition)
-    key = (run.key, split, npc)
-    if key not in _RECORDINGS:
-        _RECORDINGS[key] = recording(w, run, split=split, n_per_condition=npc)
-        while len(_RECORDINGS) > 2:
-            _RECORDINGS.popitem(last=False)
-    return _RECORDINGS[key]
+def _is_attention(spec: RunSpec) -> bool:
+    return dict(spec.arm.model).get("readout") == "attention"
 
 
-def _rec_desc(w, split: str, npc: Optional[int]) -> dict:
-    from .pipeline import ANALYSIS_SEED, ANALYSIS_SEQUENCES
+def _per_run_tables(runs: RunSet, kind: str, select, desc_of, compute, cache_dir, sources=SOURCES) -> list:
+    """``compute(spec, run)`` of every selected run through :func:`wmnb.results.cached_table`, each table keyed by
+    ``desc_of(run)`` and labelled ``scenario, arm, seed``."""
+    from ..results import cached_table
 
-    return dict(split=split, n_per_condition=ANALYSIS_SEQUENCES[w.profile] if npc is None else int(npc),
-                seed=ANALYSIS_SEED)
-
-
-def entropy(weights: np.ndarray) -> np.ndarray:
-    """Entropy in nats of attention weight vectors (..., 49) -> (...); uniform = log 49 = 3.89."""
-    w = np.clip(np.asarray(weights, dtype=np.float64), 1e-12, None)
-    return -(w * np.log(w)).sum(-1)
-
-
-def maps_from_arrays(attn: np.ndarray, feature: np.ndarray, location: np.ndarray) -> pd.DataFrame:
-    """Mean attention weight per (task feature, quadrant of the shown object, position) (pure).
-
-    attn (B,T,49) weights; feature (B,) task feature codes; location (B,T) quadrant of the object shown at
-    each step. Returns ``task_feature, quadrant, position, weight, n_steps`` (every step counted)."""
-    from .tasks import FEATURES
-
-    B, T, P = attn.shape
-    f = np.repeat(np.asarray(feature), T)
-    q = np.asarray(location).reshape(-1)
-    a = attn.reshape(-1, P)
-    rows = []
-    for fc in np.unique(f):
-        for qc in range(4):
-            sel = (f == fc) & (q == qc)
-            if not sel.any():
-                continue
-            m = a[sel].mean(0)
-            rows += [dict(task_feature=FEATURES[int(fc)], quadrant=qc, position=p, weight=float(m[p]),
-                          n_steps=int(sel.sum())) for p in range(P)]
-    return pd.DataFrame(rows)
+    parts = []
+    for spec in runs:
+        if not select(spec):
+            continue
+        run = runs.run(spec)
+        parts.append(cached_table(kind, desc_of(run), lambda spec=spec, run=run: compute(spec, run),
+                                  cache_dir=cache_dir, sources=sources)
+                     .assign(scenario=spec.scenario, arm=spec.arm.name, seed=spec.seed))
+    return parts
 
 
-def quadrant_mass(maps: pd.DataFrame) -> pd.DataFrame:
-    """Weight on the shown object's quadrant per (…, task_feature, quadrant) of a maps table (pure): the mean
-    over steps of the summed weight of that quadrant's 3x3 block (a sum of means is the mean of sums).
-    ``mass``; ``uniform`` = 9/49 is what uniform attention gives."""
-    keys = [c for c in maps.columns if c not in ("position", "weight", "n_steps")]
-    t = maps.assign(_in=QUADRANT_MASKS[maps["quadrant"].to_numpy(int), maps["position"].to_numpy(int)])
-    out = t[t["_in"]].groupby(keys, sort=False)["weight"].sum().rename("mass").reset_index()
-    return out.assign(uniform=UNIFORM_QUADRANT)
-
-
-def _attention_runs(runs: Mapping):
-    return {k: r for k, r in runs.items() if r.config.model.readout == "attention"}
-
-
-def attention_maps(w, runs: Mapping, *, n_per_condition: Optional[int] = None, cache_dir=None) -> pd.DataFrame:
-    """:func:`maps_from_arrays` of every attention run's analysis recording (train pool), cached per run.
+def attention_maps(runs: RunSet, *, n_per_condition: Optional[int] = None, cache_dir=None) -> pd.DataFrame:
+    """:func:`wmnb.analysis.attention.maps_from_arrays` of every attention run's analysis recording (train pool),
+    cached per run.
 
     Returns ``scenario, arm, seed, task_feature, quadrant, position, weight, n_steps``."""
-    from .results import cached_table
+    def compute(spec, run):
+        rec = runs.recording(spec, "train", n_per_condition)
+        return maps_from_arrays(rec.attention, rec.feature, rec.labels["location"])
 
-    parts = []
-    for (s, a, seed), run in _attention_runs(runs).items():
-        desc = dict(v=TABLE_VERSION, run=run.key, recording=_rec_desc(w, "train", n_per_condition))
-
-        def compute(run=run):
-            rec = _recording(w, run, "train", n_per_condition)
-            return maps_from_arrays(rec.attention, rec.feature, rec.labels["location"])
-        parts.append(cached_table("attention_maps", desc, compute, cache_dir=cache_dir, sources=SOURCES)
-                     .assign(scenario=s, arm=a, seed=int(seed)))
-    if not parts:
-        return pd.DataFrame(columns=["scenario", "arm", "seed", "task_feature", "quadrant", "position", "weight",
-                                     "n_steps"])
-    t = pd.concat(parts, ignore_index=True)
-    return t[["scenario", "arm", "seed", "task_feature", "quadrant", "position", "weight", "n_steps"]]
+    cols = ["scenario", "arm", "seed", "task_feature", "quadrant", "position", "weight", "n_steps"]
+    parts = _per_run_tables(runs, "attention_maps", _is_attention, lambda run: dict(
+        v=TABLE_VERSION, run=run.key, recording=_rec_desc(runs.profile, "train", n_per_condition)), compute, cache_dir)
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
 
 
-def entropy_from_arrays(attn: np.ndarray, feature: np.ndarray, n: np.ndarray) -> pd.DataFrame:
-    """Mean attention entropy (nats) per task (feature, N) (pure): ``task_feature, n, entropy, max_entropy``."""
-    from .tasks import FEATURES
+def attention_entropy(runs: RunSet, *, n_per_condition: Optional[int] = None, cache_dir=None) -> pd.DataFrame:
+    """:func:`wmnb.analysis.attention.entropy_from_arrays` per attention run (cached): ``scenario, arm, seed,
+    task_feature, n, entropy, max_entropy``."""
+    def compute(spec, run):
+        rec = runs.recording(spec, "train", n_per_condition)
+        return entropy_from_arrays(rec.attention, rec.feature, rec.n)
 
-    h = entropy(attn).mean(1)  # (B,) mean over steps
-    rows = []
-    for fc in np.unique(feature):
-        for nv in np.unique(n):
-            sel = (feature == fc) & (n == nv)
-            if sel.any():
-                rows.append(dict(task_feature=FEATURES[int(fc)], n=int(nv), entropy=float(h[sel].mean()),
-                                 max_entropy=float(np.log(attn.shape[-1]))))
-    return pd.DataFrame(rows)
-
-
-def attention_entropy(w, runs: Mapping, *, n_per_condition: Optional[int] = None, cache_dir=None) -> pd.DataFrame:
-    """:func:`entropy_from_arrays` per attention run (cached): ``scenario, arm, seed, task_feature, n, entropy,
-    max_entropy``."""
-    from .results import cached_table
-
-    parts = []
-    for (s, a, seed), run in _attention_runs(runs).items():
-        desc = dict(v=TABLE_VERSION, run=run.key, recording=_rec_desc(w, "train", n_per_condition))
-
-        def compute(run=run):
-            rec = _recording(w, run, "train", n_per_condition)
-            return entropy_from_arrays(rec.attention, rec.feature, rec.n)
-        parts.append(cached_table("attention_entropy", desc, compute, cache_dir=cache_dir, sources=SOURCES)
-                     .assign(scenario=s, arm=a, seed=int(seed)))
+    parts = _per_run_tables(runs, "attention_entropy", _is_attention, lambda run: dict(
+        v=TABLE_VERSION, run=run.key, recording=_rec_desc(runs.profile, "train", n_per_condition)), compute, cache_dir)
     if not parts:
         return pd.DataFrame(columns=["scenario", "arm", "seed", "task_feature", "n", "entropy", "max_entropy"])
     return pd.concat(parts, ignore_index=True)
@@ -400,47 +292,9 @@ def attention_entropy(w, runs: Mapping, *, n_per_condition: Optional[int] = None
 # ---------------------------------------------------------------------------------------------------------
 # gate suppression (reference section 5.9, with a seed interval and a null)
 # ---------------------------------------------------------------------------------------------------------
-def _channel_relevance(x: np.ndarray, y: np.ndarray, ridge: float = 1.0) -> np.ndarray:
-    """Mean over classes of |w_c| of one-vs-rest ridge least-squares normals on z-scored ``x`` (rows, D)."""
-    z = (x - x.mean(0)) / (x.std(0) + 1e-8)
-    classes = np.unique(y)
-    Y = (y[:, None] == classes[None, :]).astype(np.float64) * 2 - 1
-    W = np.linalg.solve(z.T @ z + ridge * len(z) * np.eye(z.shape[1]), z.T @ Y)
-    return np.abs(W).mean(1)
-
-
-def suppression_index(gates: np.ndarray, relevance: Mapping[str, np.ndarray], feature: str, *,
-                      fraction: float = 0.25, n_null: int = 50, seed: int = 0) -> dict:
-    """The reference's suppression index for one task cell (pure).
-
-    gates (rows, D) gate values; relevance: property -> (D,) channel relevance. contrast = z(relevance of
-    ``feature``) - z(mean relevance of the other properties); with k = round(fraction D): index = mean gate on
-    the k lowest-contrast channels - mean gate on the k highest (negative = irrelevant channels suppressed).
-    ``null_mean, null_sd``: the index with the contrast shuffled over channels ``n_null`` times; ``r``: Pearson
-    correlation of per-channel mean gate and contrast."""
-    from scipy.stats import zscore
-
-    g = np.asarray(gates, dtype=np.float64).mean(0)
-    others = [p for p in relevance if p != feature]
-    c = zscore(relevance[feature]) - zscore(np.mean([relevance[p] for p in others], axis=0))
-    D = len(c)
-    k = max(1, int(round(fraction * D)))
-
-    def index(contrast):
-        o = np.argsort(contrast)
-        return float(g[o[:k]].mean() - g[o[-k:]].mean())
-    rng = np.random.default_rng(seed)
-    null = np.array([index(rng.permutation(c)) for _ in range(n_null)])
-    r = float(np.corrcoef(g, c)[0, 1]) if g.std() > 0 else np.nan
-    return dict(index=index(c), null_mean=float(null.mean()), null_sd=float(null.std(ddof=1)), r=r, k=k,
-                mean_gate=float(g.mean()))
-
-
 def _gate_cells(run, rec, seed: int) -> pd.DataFrame:
     """Suppression index per task cell of one gate run (pre-gate embedding and gates recomputed)."""
     import torch
-
-    from .tasks import FEATURES
 
     model = run.model("last", device="cpu")
     with torch.no_grad():
@@ -459,44 +313,23 @@ def _gate_cells(run, rec, seed: int) -> pd.DataFrame:
             if not sel.any():
                 continue
             xe = emb[sel].reshape(-1, emb.shape[-1])
-            rel = {p: _channel_relevance(xe, rec.labels[p][sel].reshape(-1)) for p in FEATURES}
+            rel = {p: channel_relevance(xe, rec.labels[p][sel].reshape(-1)) for p in FEATURES}
             res = suppression_index(gates[sel].reshape(-1, gates.shape[-1]), rel, FEATURES[int(fc)], seed=seed)
             rows.append(dict(task_feature=FEATURES[int(fc)], n=int(nv), **res))
     return pd.DataFrame(rows)
 
 
-def gate_suppression(w, runs: Mapping, *, split: str = "novel_identity", n_per_condition: Optional[int] = None,
+def gate_suppression(runs: RunSet, *, split: str = "novel_identity", n_per_condition: Optional[int] = None,
                      cache_dir=None) -> pd.DataFrame:
     """Suppression index per gate run and task cell (cached), on the ``split`` recording (the reference used
     novel identities). Returns ``scenario, arm, seed, task_feature, n, index, null_mean, null_sd, r, k,
-    mean_gate``; intervals come from :func:`suppression_summary` (across seeds)."""
-    from .results import cached_table
-
-    parts = []
-    for (s, a, seed), run in runs.items():
-        if run.config.model.gate == "none":
-            continue
-        desc = dict(v=TABLE_VERSION, run=run.key, recording=_rec_desc(w, split, n_per_condition), fraction=0.25,
-                    n_null=50, relevance="ovr ridge normals, z-scored pre-gate embedding")
-        parts.append(cached_table("gate_suppression", desc,
-                                  lambda run=run, seed=seed: _gate_cells(run, _recording(w, run, split,
-                                                                                         n_per_condition), seed),
-                                  cache_dir=cache_dir, sources=SOURCES).assign(scenario=s, arm=a, seed=int(seed)))
-    if not parts:
-        return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
-
-
-def suppression_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per (scenario, arm, task_feature, n): index and index - null mean across seeds with 95 % t intervals."""
-    rows = []
-    for key, g in table.groupby(["scenario", "arm", "task_feature", "n"], sort=False):
-        m, lo, hi = _ci(g["index"])
-        d, dlo, dhi = _ci(g["index"] - g["null_mean"])
-        rows.append(dict(zip(["scenario", "arm", "task_feature", "n"], key), index=m, ci_low=lo, ci_high=hi,
-                         minus_null=d, minus_null_ci_low=dlo, minus_null_ci_high=dhi, r=float(g["r"].mean()),
-                         n_seeds=len(g)))
-    return pd.DataFrame(rows)
+    mean_gate``; intervals come from :func:`wmnb.analysis.attention.suppression_summary` (across seeds)."""
+    parts = _per_run_tables(
+        runs, "gate_suppression", lambda spec: dict(spec.arm.model).get("gate", "none") != "none",
+        lambda run: dict(v=TABLE_VERSION, run=run.key, recording=_rec_desc(runs.profile, split, n_per_condition),
+                         fraction=0.25, n_null=50, relevance="ovr ridge normals, z-scored pre-gate embedding"),
+        lambda spec, run: _gate_cells(run, runs.recording(spec, split, n_per_condition), spec.seed), cache_dir)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -509,17 +342,16 @@ GEOMETRY_MEASURES = {
 }
 
 
-def _geometry_one(w, run, scenario: str, seed: int) -> pd.DataFrame:
-    """F1, F3, F5 values of one run (the analysis functions and parameters of chapters 5, 7, 8)."""
-    from .analysis.dynamics import encoding_transfer, transfer_summary
-    from .analysis.orthogonality import equal_k_orthogonality
-    from .analysis.task_relevance import task_relevance
-    from .experiments import orthogonality as orth
-    from .experiments.core import iter_feature_blocks, subsample_rows
-    from .experiments.dynamics import f5_rule
-    from .experiments.relevance import irrelevant_by_scenario
+def _geometry_one(rec, run, scenario: str, seed: int, profile: str) -> pd.DataFrame:
+    """F1, F3, F5 values of one run from its analysis recording ``rec`` (the analysis functions and parameters of
+    chapters 5, 7, 8)."""
+    from ..analysis.dynamics import encoding_transfer, transfer_summary
+    from ..analysis.orthogonality import equal_k_orthogonality
+    from ..analysis.task_relevance import task_relevance
+    from . import orthogonality as orth
+    from .dynamics import f5_rule
+    from .relevance import irrelevant_by_scenario
 
-    rec = _recording(w, run, "train")
     rows = []
     # F1 (relevance(): step 0, by N, logreg C = 1, image-disjoint)
     tr = task_relevance(rec.hidden, rec.labels, rec.feature, rec.n, rec.seq_id, stimuli=rec.stimuli, step=0,
@@ -531,7 +363,7 @@ def _geometry_one(w, run, scenario: str, seed: int) -> pd.DataFrame:
     sp = {"backbone": np.asarray(rec.backbone_table[rec.stimuli[:, 0]], dtype=np.float32),
           "encoding": rec.hidden[:, 0]}
     ok = equal_k_orthogonality(sp, {p: rec.labels[p][:, 0] for p in orth.PROPERTIES}, rec.stimuli[:, 0],
-                               rec.feature, rec.n, k=orth.DEFAULT_K, step=0, n_null=orth.DEFAULT_N_NULL[w.profile],
+                               rec.feature, rec.n, k=orth.DEFAULT_K, step=0, n_null=ORTHOGONALITY[profile]["n_null"],
                                protocol="image", seq_id=rec.seq_id, seed=int(seed), min_above_chance=0.1,
                                by_feature=True, by_n=True)
     ok = ok.assign(seed=int(seed), model=scenario, core=run.config.model.core, scenario=scenario, run_key=run.key)
@@ -551,46 +383,44 @@ def _geometry_one(w, run, scenario: str, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def geometry(w, runs: Mapping, *, arms: Sequence[str] = ("spatial", *ATTENTION_ARMS), scenario: str = "MTMF",
+def _geometry_run(spec: RunSpec, arms: Sequence[str], scenario: str) -> bool:
+    return spec.scenario == scenario and spec.arm.name in arms
+
+
+def geometry(runs: RunSet, *, arms: Sequence[str] = ("spatial", *ATTENTION_ARMS), scenario: str = "MTMF",
              cache_dir=None) -> pd.DataFrame:
     """F1, F3, F5 per run of ``arms`` in ``scenario`` (cached per run): ``scenario, arm, seed, measure, value,
     control, control_name, n_cells``."""
-    from .results import cached_table
-
-    parts = []
-    for (s, a, seed), run in runs.items():
-        if s != scenario or a not in arms:
-            continue
-        desc = dict(v=TABLE_VERSION, run=run.key, recording=_rec_desc(w, "train", None),
-                    measures=GEOMETRY_MEASURES)
-        parts.append(cached_table("attention_geometry", desc,
-                                  lambda run=run, seed=seed, s=s: _geometry_one(w, run, s, seed), cache_dir=cache_dir,
-                                  sources=SOURCES + ("analysis", "experiments"))
-                     .assign(scenario=s, arm=a, seed=int(seed)))
+    parts = _per_run_tables(
+        runs, "attention_geometry", lambda spec: _geometry_run(spec, arms, scenario),
+        lambda run: dict(v=TABLE_VERSION, run=run.key, recording=_rec_desc(runs.profile, "train", None),
+                         measures=GEOMETRY_MEASURES),
+        lambda spec, run: _geometry_one(runs.recording(spec, "train"), run, spec.scenario, spec.seed, runs.profile),
+        cache_dir, SOURCES + ("analysis", "experiments"))
     if not parts:
         return pd.DataFrame(columns=["scenario", "arm", "seed", "measure", "value", "control", "control_name",
                                      "n_cells"])
     return pd.concat(parts, ignore_index=True)
 
 
-def precompute(w, runs: Mapping, *, geometry_scenario: str = "MTMF", progress: bool = False) -> None:
+def precompute(runs: RunSet, *, geometry_scenario: str = "MTMF", progress: bool = False) -> None:
     """Fill the result cache of every per-run table of the chapter in ONE pass over the runs, so each run's
     analysis recording is made once (maps, entropy and geometry share it; the gate tables use the novel-identity
     recording). Afterwards :func:`attention_maps`, :func:`attention_entropy`, :func:`geometry` and
     :func:`gate_suppression` read the cache."""
-    items = list(runs.items())
+    specs = list(runs)
     if progress:
         from tqdm.auto import tqdm
-        items = tqdm(items, desc="attention tables", leave=False)
-    for key, run in items:
-        one = {key: run}
-        if run.config.model.readout == "attention":
-            attention_maps(w, one)
-            attention_entropy(w, one)
-        if key[0] == geometry_scenario and key[1] in ("spatial", *ATTENTION_ARMS):
-            geometry(w, one, scenario=geometry_scenario)
-        if run.config.model.gate != "none":
-            gate_suppression(w, one)
+        specs = tqdm(specs, desc="attention tables", leave=False)
+    for spec in specs:
+        one = RunSet(runs.world, [spec])
+        if _is_attention(spec):
+            attention_maps(one)
+            attention_entropy(one)
+        if _geometry_run(spec, ("spatial", *ATTENTION_ARMS), geometry_scenario):
+            geometry(one, scenario=geometry_scenario)
+        if dict(spec.arm.model).get("gate", "none") != "none":
+            gate_suppression(one)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -747,12 +577,6 @@ def a3_rule(per_seed: pd.DataFrame, *, margin: float = 0.02, min_accuracy: float
                 controls_pass=ctrl, margin=margin, min_accuracy=min_accuracy)
 
 
-def _claim_dict(*args, **kw):
-    from .experiments import claim_dict
-
-    return claim_dict(*args, **kw)
-
-
 def _rule_doc(fn) -> str:
     body = fn.__doc__.split("Rule\n    ----\n")[1].split("\n\n    Returns")[0]
     return " ".join(body.split()).replace("``", "`")
@@ -804,7 +628,7 @@ def claim_A1(acc: pd.DataFrame, *, split: str = "novel_angle", gain: float = 0.0
                 f"{min_control}): "
                 + ", ".join(f"{s} {'passed' if c else 'FAILED'}" for s, c in res["controls"].items())
                 + "; chance 0.5; all arms trained with the same budget, core and front end")
-    return _claim_dict("A1", "Task-guided attention improves multi-feature (STMF, MTMF) performance by about 10 "
+    return claim_dict("A1", "Task-guided attention improves multi-feature (STMF, MTMF) performance by about 10 "
                              "points, over the pooled baseline and over a readout that keeps space.",
                        m, ci, "+ ~10 points over the pooled baseline (reference table, unmasked accuracy)",
                        res["verdict"], details, protocol="held-out pool (novel angle), masked accuracy",
@@ -838,7 +662,7 @@ def claim_A2(geo: pd.DataFrame, *, tolerances: Optional[Mapping[str, float]] = N
                    measures=GEOMETRY_MEASURES, tolerances=res["tolerances"], scenario=sorted(set(geo.scenario)))
     ctrl = ", ".join(f"{ARM_LABELS.get(a, a)} {m}: {'passed' if p['controls_pass'] else 'FAILED'}"
                      for (a, m), p in parts.items())
-    return _claim_dict("A2", "Task-guided attention does not fundamentally change the representational geometry "
+    return claim_dict("A2", "Task-guided attention does not fundamentally change the representational geometry "
                              "(task relevance F1, orthogonalization F3, encoding transfer F5 vs the spatial "
                              "baseline).",
                        worst[1]["value"], (worst[1]["ci_low"], worst[1]["ci_high"]),
@@ -870,17 +694,18 @@ def claim_A3(acc: pd.DataFrame, *, scenario: str = "MTMF", split: str = "novel_a
                    reference_pair_gates=gates, margin=margin, scenario=scenario, split=split)
     controls = (f"both attention models learned the tasks (mean accuracy >= {res['min_accuracy']}): "
                 + ("passed" if res["controls_pass"] else "FAILED") + "; chance 0.5")
-    return _claim_dict("A3", f"Dual attention gives at most marginal gains over task attention ({scenario}).",
+    return claim_dict("A3", f"Dual attention gives at most marginal gains over task attention ({scenario}).",
                        res["value"], (res["ci_low"], res["ci_high"]), "dual attention: marginal gains for MTMF",
                        res["verdict"], details, protocol="held-out pool (novel angle), masked accuracy",
                        per_seed=per_seed_values(ps["seed"], ps["dual"] - ps["task"]), controls=controls)
 
 
-def claim_records(w, *, core: str = "gru", seeds=None, gate_readout: str = "avgpool") -> list[dict]:
-    """A1, A2, A3 for the claims page: the runs come from the run cache and A2's tables from the result cache
-    (the chapter computed them), so this only recomputes what is missing."""
-    runs = train_runs(w, SCENARIOS, core, seeds=seeds, gate_readout=gate_readout)
-    acc = accuracy_per_seed(runs)
-    geo = geometry(w, runs)
+def claim_records(runs: RunSet) -> list[dict]:
+    """A1, A2, A3 for the claims page from the chapter's runs (e.g. ``RunSet(w, needs(p))``): the runs come from
+    the run cache and A2's tables from the result cache (the chapter computed them), so this only recomputes what
+    is missing."""
+    acc = accuracy_per_seed(train_runs(runs))
+    geo = geometry(runs)
     out = [claim_A1(acc), claim_A2(geo), claim_A3(acc)]
+    core = runs.one("core")
     return [dict(r, claim=f"{r['claim']} ({core})") if core != "gru" else r for r in out]

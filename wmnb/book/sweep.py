@@ -5,9 +5,10 @@
 >>> result = run(items, executor="local", workers=2)   # trains the missing ones, one process each
 
 :func:`plan` reads the selected chapter runs of :data:`wmnb.book.CHAPTERS`, turns each one's declared
-parameters into the training runs it asks for (:func:`wmnb.runplan.requests`), computes every run's cache key
-on the profile's stimulus world (:func:`wmnb.training.run_key`) and says whether it is cached, being trained
-(its writer lock is held: :func:`wmnb.cache.lock_owner`) or missing.
+parameters into the training runs it asks for (:func:`wmnb.book.chapters.runs_of`: the ``needs`` of the
+experiments the chapter reads), computes every run's cache key on its stimulus world (the profile's, changed by
+the run's arm: :func:`wmnb.pipeline.world_for`; :func:`wmnb.training.run_key`) and says whether it is cached,
+being trained (its writer lock is held: :func:`wmnb.cache.lock_owner`) or missing.
 
 :func:`run` submits the missing runs through submitit: ``local`` (worker processes on this machine, at most
 ``workers`` at a time, one GPU each when GPUs are present), ``slurm`` (one job array, ``workers`` at a time,
@@ -27,34 +28,32 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .errors import ConfigError, check_choice, check_int
-from .runplan import RunRequest
+from .. import params, pipeline
+from ..cache import CacheEntry, default_cache_dir, lock_owner
+from ..config import check_profile
+from ..errors import ConfigError, check_choice, check_int
+from ..runs import RunSpec
+from ..training import run_key, train
+from .chapters import chapter_parameters, runs_of, select
 
 __all__ = ["PlannedRun", "SweepResult", "EXECUTORS", "plan", "plan_table", "train_one", "run", "make_executor",
            "slurm_parameters", "sbatch_text", "parse_time", "local_gpu_parameters", "refresh"]
 
 EXECUTORS = ("local", "slurm", "debug")
-PROFILES = ("smoke", "quick", "paper")
 
 
 @dataclass(frozen=True)
 class PlannedRun:
     """One training run of the plan (picklable: it is what a worker receives).
 
-    ``pages``: the chapter pages asking for it; ``status``: "cached" | "running" (another process holds its
-    lock) | "missing"; ``overrides``: extra :class:`wmnb.training.TrainConfig` fields (tests; none in a plan
-    made from the chapters).
+    ``spec``: the run (:class:`wmnb.runs.RunSpec`); ``pages``: the chapter pages asking for it; ``status``:
+    "cached" | "running" (another process holds its lock) | "missing"; ``overrides``: extra
+    :class:`wmnb.training.TrainConfig` fields (tests; none in a plan made from the chapters).
     """
 
     key: str
     profile: str
-    scenario: str
-    core: str
-    seed: int
-    feature: Optional[str] = None
-    readout: str = "spatial"
-    attention: str = "none"
-    gate: str = "none"
+    spec: RunSpec
     source: str = "debian"
     shapenet_root: Optional[str] = None
     pages: tuple[str, ...] = ()
@@ -65,21 +64,12 @@ class PlannedRun:
     def cached(self) -> bool:
         return self.status == "cached"
 
-    @property
-    def request(self) -> RunRequest:
-        """The chapter's request this run trains (its training arguments without the world)."""
-        return RunRequest(self.scenario, self.core, int(self.seed), self.feature, self.readout, self.attention,
-                          self.gate)
-
     def train_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`wmnb.pipeline.train_config` (with ``profile``)."""
-        return {**self.request.train_kwargs(), "profile": self.profile, **dict(self.overrides)}
+        """Keyword arguments of :func:`wmnb.runs.train_config` (with ``profile``)."""
+        return {**self.spec.train_kwargs(), "profile": self.profile, **dict(self.overrides)}
 
     def label(self) -> str:
-        head = f"{self.scenario}-{self.feature}" if self.feature else self.scenario
-        tail = "".join(f" {v}" for v, d in ((self.readout, "spatial"), (self.attention, "none"), (self.gate, "none"))
-                       if v != d)
-        return f"{head} {self.core}{tail} seed {self.seed}"
+        return self.spec.label()
 
 
 @dataclass
@@ -101,24 +91,18 @@ class SweepResult:
 # the plan
 # ---------------------------------------------------------------------------------------------------------
 def _world(source: str, shapenet_root, profile: str, cache_dir, progress: bool = False):
-    from .cache import default_cache_dir
-
     # memoised per resolved cache root: a book build trains dozens of runs in one process on the same world
     return _world_in(source, shapenet_root, profile, str(Path(cache_dir or default_cache_dir()).resolve()), progress)
 
 
 @functools.lru_cache(maxsize=2)
 def _world_in(source: str, shapenet_root, profile: str, cache_dir: str, progress: bool):
-    from . import pipeline
-    from .params import check
-
-    p = check(source=source, shapenet_root=shapenet_root, profile=profile)
+    p = params.check(pipeline.WORLD_PARAMETERS, dict(source=source, shapenet_root=shapenet_root, profile=profile))
+    pipeline.check_world(p)
     return pipeline.world(source=p["sources"], profile=profile, cache_dir=cache_dir, progress=progress)
 
 
 def _status(entry) -> str:
-    from .cache import lock_owner
-
     if entry.complete(verify=False):
         return "cached"
     return "running" if entry.lock_path.exists() and lock_owner(entry) is not None else "missing"
@@ -129,62 +113,52 @@ def plan(profile: str = "quick", chapters: Optional[Sequence[str]] = None, *, ca
     """Every training run the selected chapter runs ask for at ``profile``, one per cache key.
 
     ``chapters``: page or stem prefixes as for ``wmnb book`` (None: the whole book). The stimulus world of each
-    source the chapters use is built (or loaded) once, since run keys include its hashes. Raises ConfigError
-    naming a selected chapter whose training needs are not declared in :data:`wmnb.runplan.NEEDS`.
+    source (and arm) the chapters use is built (or loaded) once, since run keys include its hashes.
     """
-    from . import pipeline
-    from .book import select
-    from .cache import CacheEntry, default_cache_dir
-    from .runplan import chapter_parameters, requests
-    from .training import run_key
-
-    check_choice("profile", profile, PROFILES)
+    check_profile(profile)
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     by_key: dict[str, PlannedRun] = {}
     worlds: dict[tuple, Any] = {}
     for crun in select(list(chapters) if chapters else None):
-        reqs = requests(crun, profile)
-        if not reqs:
+        specs = runs_of(crun, profile)
+        if not specs:
             continue
         p = chapter_parameters(crun, profile)
         src = (p.get("source", "debian"), p.get("shapenet_root"))
         if src not in worlds:
             worlds[src] = _world(src[0], src[1], profile, cache_dir, progress)
-        w = worlds[src]
-        for r in reqs:
-            cfg = pipeline.train_config(profile=profile, **r.train_kwargs())
-            key = run_key(w.stimuli, w.features, cfg)
+        for spec in specs:
+            w = pipeline.world_for(worlds[src], spec.arm, progress)
+            key = run_key(w.stimuli, w.features, spec.config(profile))
             if key in by_key:
                 old = by_key[key]
                 if crun.page not in old.pages:
                     by_key[key] = replace(old, pages=old.pages + (crun.page,))
                 continue
-            by_key[key] = PlannedRun(key, profile, r.scenario, r.core, int(r.seed), r.feature, r.readout,
-                                     r.attention, r.gate, src[0], None if src[1] is None else str(src[1]), (crun.page,),
-                                     _status(CacheEntry(root, "runs", key)))
+            by_key[key] = PlannedRun(key, profile, spec, src[0], None if src[1] is None else str(src[1]),
+                                     (crun.page,), _status(CacheEntry(root, "runs", key)))
     return list(by_key.values())
 
 
 def refresh(items: Sequence[PlannedRun], cache_dir=None) -> list[PlannedRun]:
     """The same runs with their status read again from the cache."""
-    from .cache import CacheEntry, default_cache_dir
-
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return [replace(it, status=_status(CacheEntry(root, "runs", it.key))) for it in items]
 
 
 def plan_table(items: Sequence[PlannedRun]):
     """A tidy table of a plan: one row per run (chapters: the numbers of the chapters asking for it, scenario,
-    core, feature, readout, attention, gate, seed, key, cached: yes | no | running)."""
+    core, feature, arm, the arm's changes to the default, seed, key, cached: yes | no | running)."""
     import pandas as pd
 
     cached = {"cached": "yes", "missing": "no", "running": "running"}
-    rows = [dict(chapters=" ".join(dict.fromkeys(pg.split("_")[0] for pg in it.pages)), scenario=it.scenario, core=it.core, feature=it.feature or "",
-                 readout=it.readout, attention=it.attention, gate=it.gate, seed=it.seed, key=it.key,
-                 cached=cached.get(it.status, it.status))
+    rows = [dict(chapters=" ".join(dict.fromkeys(pg.split("_")[0] for pg in it.pages)), scenario=it.spec.scenario,
+                 core=it.spec.core, feature=it.spec.feature or "", arm=it.spec.arm.name,
+                 changes=", ".join(f"{k}={v}" for k, v in it.spec.arm.changes().items()), seed=it.spec.seed,
+                 key=it.key, cached=cached.get(it.status, it.status))
             for it in items]
-    return pd.DataFrame(rows, columns=["chapters", "scenario", "core", "feature", "readout", "attention", "gate",
-                                       "seed", "key", "cached"])
+    return pd.DataFrame(rows, columns=["chapters", "scenario", "core", "feature", "arm", "changes", "seed", "key",
+                                       "cached"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -200,11 +174,8 @@ def train_one(item: PlannedRun, cache_dir: Optional[str] = None, threads: Option
     """
     import socket
 
-    from . import pipeline
-    from .training import run_key, train
-
     t0 = time.time()
-    w = _world(item.source, item.shapenet_root, item.profile, cache_dir)
+    w = pipeline.world_for(_world(item.source, item.shapenet_root, item.profile, cache_dir), item.spec.arm)
     kw = item.train_kwargs()
     if threads is not None:
         kw["threads"] = int(threads)
@@ -356,8 +327,6 @@ def run(items: Sequence[PlannedRun], *, executor: str = "local", workers: Option
 
     Returns a :class:`SweepResult`; failures are listed there with the worker's error, never raised.
     """
-    from .cache import default_cache_dir
-
     check_choice("executor", executor, EXECUTORS)
     out = out or sys.stdout
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -372,8 +341,8 @@ def run(items: Sequence[PlannedRun], *, executor: str = "local", workers: Option
     folder = Path(folder) if folder is not None else root / "sweeps" / time_stamp()
     folder.mkdir(parents=True, exist_ok=True)
     # the world once, here: every worker then loads it from the cache instead of building it concurrently
-    for src in dict.fromkeys((it.source, it.shapenet_root, it.profile) for it in todo):
-        _world(src[0], src[1], src[2], root, progress=progress)
+    for src in dict.fromkeys((it.source, it.shapenet_root, it.profile, it.spec.arm) for it in todo):
+        pipeline.world_for(_world(src[0], src[1], src[2], root, progress=progress), src[3], progress)
     gpus = _gpu_count()
     if executor == "slurm":
         n = check_int("workers", workers if workers is not None else 8, low=1)
