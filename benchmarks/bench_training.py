@@ -68,7 +68,7 @@ def main(argv=None):
     bank = compute_feature_bank(stim, cache_dir=a.cache_dir, progress=False)
     train_pool = stim.pool("train")
     stream = TrialStream(stim, train_pool, "MTMF", split="train")
-    from wmnb.training import PROFILES
+    from wmnb.config import TRAINING as PROFILES
     cfg = ModelConfig(**{**PROFILES["quick"]["model"], "core": "gru"})
     print(f"machine: {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, "
           f"load average {os.getloadavg()}, images {len(stim.meta)}, source {stim.config.source}")
