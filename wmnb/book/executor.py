@@ -376,23 +376,51 @@ def shadow_root(path: Path) -> Path:
     return path
 
 
-def check(root: Path | None = None) -> int:
+#: where ``wmnb book check`` keeps its test artefacts: a full-page screenshot of every smoke page, of every
+#: planted page (``planted/``), and ``report.json`` (every page's problems); git-ignored
+ARTEFACTS_DIR = ROOT / "test-artefacts" / "book-check"
+
+
+def explorer_pages() -> tuple[str, ...]:
+    """The pages whose chapter has a widget explorer (its source asks ``static_mode()`` which one to show):
+    the browser check wants a static fallback block on each."""
+    return tuple(r.page for r in CHAPTERS if "static_mode()" in (ROOT / r.source).read_text())
+
+
+def check(root: Path | None = None, artefacts: Path | None = None) -> int:
     """Build the whole book at the smoke profile in a shadow root and open every page in headless Chromium.
 
-    Fails (non-zero) on a chapter error, a Jupyter Book warning, a missing image, an error output cell or a
-    broken internal link. Screenshots go to ``<root>/screenshots``.
+    Fails (non-zero) on a chapter error, a Jupyter Book warning, or anything :mod:`.htmlcheck` finds on a page
+    (missing figure, error cell or stack trace, raw TeX, a table wider than the page, an output over
+    :data:`~.htmlcheck.MAX_OUTPUT_LINES` lines, an explorer whose static fallback lacks what the widget shows,
+    a broken internal link). Then it plants pages with one fault each next to a real page and fails if the
+    check misses one (:func:`~.htmlcheck.self_test`). Screenshots and ``report.json`` go to ``artefacts``
+    (default :data:`ARTEFACTS_DIR`).
     """
+    import shutil
+
     from ..cache import default_cache_dir
-    from .htmlcheck import check_site, summarise
+    from .htmlcheck import check_site, self_test, summarise, write_report
 
     root = shadow_root(root or (default_cache_dir() / "book-smoke"))
+    artefacts = Path(artefacts) if artefacts else ARTEFACTS_DIR
     code = build(None, "smoke", root=root)
     if code:
         return code
-    reports = check_site(root / "_build" / "html", root / "screenshots")
+    shutil.rmtree(artefacts, ignore_errors=True)
+    t0 = time.time()
+    html = root / "_build" / "html"
+    reports = check_site(html, artefacts, explorer_pages=explorer_pages())
+    missed, planted = self_test(html, artefacts / "planted")
+    write_report(reports + planted, artefacts / "report.json")
     print(summarise(reports), flush=True)
-    return 0 if all(r.ok for r in reports) else 1
-
+    caught = {r.page.rsplit("/", 1)[-1]: sorted({k for k, _ in r.problems()}) for r in planted}
+    print(f"planted faults: {len(planted) - len(missed)} of {len(planted)} caught "
+          + "; ".join(f"{p}: {', '.join(k) or '-'}" for p, k in caught.items()), flush=True)
+    for m in missed:
+        print(f"the browser check MISSED a planted fault: {m}", flush=True)
+    print(f"browser check took {time.time() - t0:.0f}s; screenshots and report.json in {artefacts}", flush=True)
+    return 0 if all(r.ok for r in reports) and not missed else 1
 
 
 def refresh_nbval() -> list[Path]:
