@@ -99,9 +99,11 @@ def is_fresh(run: ChapterRun, profile: str, out_dir: Path = EXECUTED_DIR) -> boo
 @contextmanager
 def _kernel_env(out_dir: Path, threads: int | None = None):
     """The environment the chapter kernels inherit while the block runs (restored after): explorers render
-    their static fallback, artefacts go under this build's root (never another's), and with ``threads`` each
+    their static fallback, artefacts go under this build's root (never another's), tqdm shows no progress bar
+    (in a notebook it is a widget, dead in the HTML), and with ``threads`` each
     kernel's torch uses that many CPU threads (parallel chapters share the cores instead of fighting)."""
-    want = {"WMNB_STATIC": "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve())}
+    want = {"WMNB_STATIC": "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve()),
+            "TQDM_DISABLE": "1"}  # a progress bar in a static page is a dead widget (it loads from a CDN)
     if threads is not None:
         want.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     before = {k: os.environ.get(k) for k in want}
@@ -326,6 +328,9 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
     table = timings_markdown(out_dir).encode()
     if not (out_dir / "timings.md").is_file() or (out_dir / "timings.md").read_bytes() != table:
         atomic_write_bytes(out_dir / "timings.md", table)
+    from .findings import write_pages
+
+    write_pages(root)  # landing-page findings, changelog and citation, from this build's claims.json
     if html_fresh(root):
         print(f"HTML up to date (nothing changed since the last successful build) -> "
               f"{root / '_build' / 'html' / 'index.html'}", flush=True)
@@ -344,11 +349,12 @@ def _html_stamp(root: Path) -> Path:
 
 
 def _html_inputs(root: Path) -> list[Path]:
-    """Every file the HTML is compiled from: config, TOC, the front-matter pages and the executed notebooks."""
+    """Every file the HTML is compiled from: config, TOC, the front-matter pages, the executed notebooks and
+    the Markdown the build generates (timings, findings, changelog, citation)."""
     book_dir = root / "book"
     files = [root / "_config.yml", root / "_toc.yml"]
     files += [p for p in book_dir.glob("*") if p.is_file() and p.suffix in {".md", ".bib", ".png", ".svg"}]
-    files += sorted((book_dir / "_executed").glob("*.ipynb")) + [book_dir / "_executed" / "timings.md"]
+    files += sorted((book_dir / "_executed").glob("*.ipynb")) + sorted((book_dir / "_executed").glob("*.md"))
     return files
 
 
