@@ -306,8 +306,9 @@ PLANT_PREFIX = "zz_planted_"
 
 
 def _insert(html: str, snippet: str) -> str:
-    """``snippet`` right after the page's first ``</h1>`` (inside the article), else at the start of body."""
-    at = html.find("</h1>")
+    """``snippet`` right after the article's first ``</h1>``, else at the start of the body."""
+    article = re.search(r"<article[^>]*>", html)
+    at = html.find("</h1>", article.end() if article else 0)
     if at >= 0:
         return html[:at + 5] + snippet + html[at + 5:]
     m = re.search(r"<body[^>]*>", html)
@@ -346,10 +347,11 @@ def plant_pages(html_root: str | Path, template: str | Path | None = None) -> di
     return planted
 
 
-def self_test(html_root: str | Path, screenshot_dir: str | Path | None = None) -> tuple[list[str], list[PageReport]]:
-    """Plant the faulty pages (:func:`plant_pages`), check them and remove them. Returns the faults the check
-    missed (empty when it caught every one) and the planted pages' reports."""
-    planted = plant_pages(html_root)
+def self_test(html_root: str | Path, screenshot_dir: str | Path | None = None, *,
+              template: str | Path | None = None) -> tuple[list[str], list[PageReport]]:
+    """Plant the faulty pages (:func:`plant_pages`, next to ``template``), check them and remove them. Returns
+    the faults the check missed (empty when it caught every one) and the planted pages' reports."""
+    planted = plant_pages(html_root, template)
     try:
         reports = check_site(html_root, screenshot_dir, pages=list(planted))
     finally:
