@@ -28,12 +28,15 @@ def test_every_claim_links_to_a_page_of_the_run_list():
 def test_landing_page_lists_every_claim_with_its_verdict_and_chapter():
     built = {"F1": "holds", "F4 (rnn)": "mixed", "F4 (gru)": "does not hold", "A2": "inconclusive"}
     text = findings.findings_markdown(_claims(built))
-    assert "4 claims" in text and "seeds 0–4" in text
+    assert " of 4." in text and "seeds 0–4" in text
     rows = [ln for ln in text.splitlines() if ln.startswith("| {doc}")]
     assert len(rows) == 3  # F1, F4 (both architectures in one row), A2
     assert "</book/_executed/05_task_relevance>" in rows[0] and "**holds**" in rows[0]
     assert "08_memory_dynamics__gru>` **does not hold**" in rows[1] and "*mixed*" in rows[1]
+    same = findings.findings_markdown(_claims({"F5 (rnn)": "holds", "F5 (gru)": "holds"}))
+    assert "**holds** ({doc}`rnn </book/_executed/08_memory_dynamics__rnn>`, {doc}`gru" in same
     assert "smoke-profile build" in findings.findings_markdown(_claims(built, "smoke"))
+    assert "smoke-profile" not in text
     assert "has not been executed" in findings.findings_markdown(None)
 
 

@@ -114,18 +114,21 @@ def findings_markdown(claims: dict | None) -> str:
     for c in claims["claims"]:
         counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
     meta = claims.get("meta") or {}
-    out = [head + f"{len(claims['claims'])} claims, each decided by a stated rule from numbers computed when this "
-           f"book was built ({_meta_text(meta)}): "
-           + ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -kv[1])) + ". "
-           f"{_link('The claims page', '12_claims')} has every number, interval, rule and control; "
-           "F1–F9 are the paper's findings, A, T and P this book's extensions.\n"]
-    if meta.get("profile") == "smoke":
-        out.append("*This is a smoke-profile build (tiny models, for tests): its verdicts are not results.*\n")
+    smoke = (" *A smoke-profile build (tiny models, for tests): these verdicts are not results.*"
+             if meta.get("profile") == "smoke" else "")
+    out = [head + f"The paper's findings (F1–F9) and this book's extensions (A, T, P), each decided by a stated "
+           f"rule from numbers computed when this book was built ({_meta_text(meta)}): "
+           + ", ".join(f"{n} {v}" for v, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+           + f" of {len(claims['claims'])}. Numbers, intervals, rules and controls: "
+           + _link("the claims page", "12_claims") + "." + smoke + "\n"]
     out += ["", "| | claim | verdict |", "|---|---|---|"]
     for base, parts in rows.items():
         page = chapter_page(base)
         if len(parts) == 1 and not split_id(parts[0]["claim"])[1]:
             verdict = _verdict(parts[0]["verdict"])
+        elif len({p["verdict"] for p in parts}) == 1:  # one verdict for every architecture: say it once
+            verdict = (f"{_verdict(parts[0]['verdict'])} ("
+                       + ", ".join(_link(split_id(p["claim"])[1], chapter_page(p["claim"])) for p in parts) + ")")
         else:
             verdict = " · ".join(f"{_link(split_id(p['claim'])[1] or p['claim'], chapter_page(p['claim']))} "
                                  f"{_verdict(p['verdict'])}" for p in parts)
