@@ -35,15 +35,17 @@ from ..errors import AssetError, ConfigError
 SKIP_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 #: a cell's text output longer than this many lines fails the check (a reader scrolls past it, or gives up)
 MAX_OUTPUT_LINES = 60
-#: the longest wait for MathJax to finish typesetting a page
-MATHJAX_WAIT_S = 20
+#: the longest wait for MathJax to finish typesetting a page, and for the whole in-page check (a loaded
+#: machine is slow: past it the page is reported, not the check aborted)
+MATHJAX_WAIT_S = 30
+SCRIPT_TIMEOUT_S = 120
 #: the viewport: a laptop screen (the landing page is judged by what shows in one of these)
 WINDOW = (1280, 900)
 #: full-page screenshots are cut at this height (Chromium's limit for one capture is near 16384 px)
 MAX_SHOT_HEIGHT = 16000
 #: the kinds of problem a page can have, in the order the summary lists them
-KINDS = ("broken_images", "unrendered_figures", "error_outputs", "raw_tex", "math_errors", "wide_tables",
-         "long_outputs", "explorer_problems", "broken_links")
+KINDS = ("load_problems", "broken_images", "unrendered_figures", "error_outputs", "raw_tex", "math_errors",
+         "wide_tables", "long_outputs", "explorer_problems", "broken_links")
 
 # Runs in the page (execute_async_script): waits for MathJax's first typesetting, then collects what a
 # reader sees. arguments[0]: max output lines; arguments[1]: wait in ms; last: the callback.
@@ -128,6 +130,7 @@ class PageReport:
     n_images: int = 0
     n_math: int = 0
     n_explorer_fallbacks: int = 0
+    load_problems: list[str] = field(default_factory=list)
     broken_images: list[str] = field(default_factory=list)
     unrendered_figures: list[str] = field(default_factory=list)
     error_outputs: list[str] = field(default_factory=list)
@@ -164,7 +167,7 @@ def _driver(width: int = WINDOW[0], height: int = WINDOW[1]):
                 "--no-first-run", "--disable-quic", "--hide-scrollbars", f"--window-size={width},{height}"):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=opts)
-    driver.set_script_timeout(MATHJAX_WAIT_S + 10)
+    driver.set_script_timeout(SCRIPT_TIMEOUT_S)
     return driver
 
 
@@ -214,6 +217,8 @@ def check_site(html_root: str | Path, screenshot_dir: str | Path | None = None, 
     ``explorer_pages``: page names (no extension, e.g. ``"01_stimuli"``) whose chapter has a widget explorer:
     each must show at least one static fallback block. Full-page screenshots go to ``screenshot_dir``.
     """
+    from selenium.common.exceptions import TimeoutException
+
     from ..errors import check_int
 
     max_output_lines = check_int("max_output_lines", max_output_lines, low=1)
@@ -233,7 +238,12 @@ def check_site(html_root: str | Path, screenshot_dir: str | Path | None = None, 
         for page in pages:
             rel = page.relative_to(html_root).as_posix()
             driver.get(page.as_uri())
-            s = driver.execute_async_script(_JS_PAGE_STATE, max_output_lines, MATHJAX_WAIT_S * 1000)
+            try:
+                s = driver.execute_async_script(_JS_PAGE_STATE, max_output_lines, MATHJAX_WAIT_S * 1000)
+            except TimeoutException:  # a page that never settles is what a reader sees too: report it, go on
+                reports.append(PageReport(rel, load_problems=[f"the page did not finish loading and typesetting "
+                                                               f"within {SCRIPT_TIMEOUT_S} s"]))
+                continue
             r = PageReport(rel, n_images=s["n_images"], n_math=s["n_math"], n_explorer_fallbacks=s["n_fallbacks"],
                            broken_images=list(s["broken"]), unrendered_figures=list(s["fig_text"]),
                            error_outputs=list(s["errors"]), raw_tex=list(s["raw_tex"]),
