@@ -101,9 +101,11 @@ def is_fresh(run: ChapterRun, profile: str, out_dir: Path = EXECUTED_DIR) -> boo
 @contextmanager
 def _kernel_env(out_dir: Path, threads: int | None = None):
     """The environment the chapter kernels inherit while the block runs (restored after): explorers render
-    their static fallback, artefacts go under this build's root (never another's), and with ``threads`` each
+    their static fallback, artefacts go under this build's root (never another's), tqdm shows no progress bar
+    (in a notebook it is a widget, dead in the HTML), and with ``threads`` each
     kernel's torch uses that many CPU threads (parallel chapters share the cores instead of fighting)."""
-    want = {"WMNB_STATIC": "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve())}
+    want = {"WMNB_STATIC": "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve()),
+            "TQDM_DISABLE": "1"}  # a progress bar in a static page is a dead widget (it loads from a CDN)
     if threads is not None:
         want.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     before = {k: os.environ.get(k) for k in want}
@@ -323,6 +325,9 @@ def build(chapters: list[str] | None = None, profile: str = "quick", *, force: b
     table = timings_markdown(out_dir).encode()
     if not (out_dir / "timings.md").is_file() or (out_dir / "timings.md").read_bytes() != table:
         atomic_write_bytes(out_dir / "timings.md", table)
+    from .findings import write_pages
+
+    write_pages(root)  # landing-page findings, changelog and citation, from this build's claims.json
     if html_fresh(root):
         print(f"HTML up to date (nothing changed since the last successful build) -> "
               f"{root / '_build' / 'html' / 'index.html'}", flush=True)
@@ -341,11 +346,12 @@ def _html_stamp(root: Path) -> Path:
 
 
 def _html_inputs(root: Path) -> list[Path]:
-    """Every file the HTML is compiled from: config, TOC, the front-matter pages and the executed notebooks."""
+    """Every file the HTML is compiled from: config, TOC, the front-matter pages, the executed notebooks and
+    the Markdown the build generates (timings, findings, changelog, citation)."""
     book_dir = root / "book"
     files = [root / "_config.yml", root / "_toc.yml"]
     files += [p for p in book_dir.glob("*") if p.is_file() and p.suffix in {".md", ".bib", ".png", ".svg"}]
-    files += sorted((book_dir / "_executed").glob("*.ipynb")) + [book_dir / "_executed" / "timings.md"]
+    files += sorted((book_dir / "_executed").glob("*.ipynb")) + sorted((book_dir / "_executed").glob("*.md"))
     return files
 
 
@@ -372,22 +378,52 @@ def shadow_root(path: Path) -> Path:
     return path
 
 
-def check(root: Path | None = None) -> int:
+#: where ``wmnb book check`` keeps its test artefacts: a full-page screenshot of every smoke page, of every
+#: planted page (``planted/``), and ``report.json`` (every page's problems); git-ignored
+ARTEFACTS_DIR = ROOT / "test-artefacts" / "book-check"
+
+
+def explorer_pages() -> tuple[str, ...]:
+    """The pages whose chapter has a widget explorer (its source asks ``static_mode()`` which one to show):
+    the browser check wants a static fallback block on each."""
+    return tuple(r.page for r in CHAPTERS if "static_mode()" in (ROOT / r.source).read_text())
+
+
+def check(root: Path | None = None, artefacts: Path | None = None) -> int:
     """Build the whole book at the smoke profile in a shadow root and open every page in headless Chromium.
 
-    Fails (non-zero) on a chapter error, a Jupyter Book warning, a missing image, an error output cell or a
-    broken internal link. Screenshots go to ``<root>/screenshots``.
+    Fails (non-zero) on a chapter error, a Jupyter Book warning, or anything :mod:`.htmlcheck` finds on a page
+    (missing figure, error cell or stack trace, raw TeX, a table wider than the page, an output over
+    :data:`~.htmlcheck.MAX_OUTPUT_LINES` lines, an explorer whose static fallback lacks what the widget shows,
+    a broken internal link). Then it plants pages with one fault each next to a real page and fails if the
+    check misses one (:func:`~.htmlcheck.self_test`). Screenshots and ``report.json`` go to ``artefacts``
+    (default :data:`ARTEFACTS_DIR`).
     """
-    from .htmlcheck import check_site, summarise
+    import shutil
+
+    from .htmlcheck import check_site, self_test, summarise, write_report
 
     root = shadow_root(root or (default_cache_dir() / "book-smoke"))
+    artefacts = Path(artefacts) if artefacts else ARTEFACTS_DIR
     code = build(None, "smoke", root=root)
     if code:
         return code
-    reports = check_site(root / "_build" / "html", root / "screenshots")
+    shutil.rmtree(artefacts, ignore_errors=True)
+    t0 = time.time()
+    html = root / "_build" / "html"
+    reports = check_site(html, artefacts, explorer_pages=explorer_pages())
+    # plant next to a page that passed and has equations (the CDN plant must have some to lose)
+    clean = [html / r.page for r in reports if r.ok and r.n_math]
+    missed, planted = self_test(html, artefacts / "planted", template=clean[0] if clean else None)
+    write_report(reports + planted, artefacts / "report.json")
     print(summarise(reports), flush=True)
-    return 0 if all(r.ok for r in reports) else 1
-
+    caught = {r.page.rsplit("/", 1)[-1]: sorted({k for k, _ in r.problems()}) for r in planted}
+    print(f"planted faults: {len(planted) - len(missed)} of {len(planted)} caught "
+          + "; ".join(f"{p}: {', '.join(k) or '-'}" for p, k in caught.items()), flush=True)
+    for m in missed:
+        print(f"the browser check MISSED a planted fault: {m}", flush=True)
+    print(f"browser check took {time.time() - t0:.0f}s; screenshots and report.json in {artefacts}", flush=True)
+    return 0 if all(r.ok for r in reports) and not missed else 1
 
 
 def refresh_nbval() -> list[Path]:

@@ -13,10 +13,11 @@ from ..analysis.attention import QUADRANT_MASKS, UNIFORM_QUADRANT, quadrant_mass
 from ..config import EVAL_SPLITS as SPLITS
 from ..config import FEATURES
 from ..experiments.attention import ARM_LABELS, ARMS
+from .explorer import fallback_table
 from .style import CHANCE_STYLE, FEATURE_COLORS, PALETTE, SPLIT_COLORS, seed_bar, styled
 
 __all__ = ["accuracy_bars", "attention_map_grid", "entropy_bars", "quadrant_mass_bars", "suppression_bars",
-           "trial_explorer", "static_trials"]
+           "trial_explorer", "static_trials", "trial_row", "TRIAL_FIELDS"]
 
 QUADRANT_NAMES = ("top-left", "top-right", "bottom-left", "bottom-right")
 _FEATURE_ORDER = {"location": 0, "identity": 1, "category": 2}
@@ -216,7 +217,26 @@ def static_trials(rec, stimuli, *, trials=None, n: int = 3, seed: int = 0):
         _trial_axes(fig, axes, rec, stimuli, int(i))
         fig.tight_layout()
         figs.append(fig)
+    fallback_table("trial explorer", pd.DataFrame([trial_row(rec, int(i)) for i in trials]), TRIAL_FIELDS,
+                   "What the live explorer shows for each trial below: its task, N, every step's target and "
+                   "the attention weight on the shown object's quadrant.")
     return figs
+
+
+#: what the live trial explorer shows for a trial (its controls pick task, N and trial); the static fallback
+#: lists the same for every trial it draws
+TRIAL_FIELDS = ("trial", "task", "N", "targets", "attention on the object")
+
+
+def trial_row(rec, i: int) -> dict:
+    """Trial ``i`` of a recording as the values :func:`_trial_axes` draws (:data:`TRIAL_FIELDS`)."""
+    from ..tasks import FEATURES, RESPONSES
+
+    T = rec.stimuli.shape[1]
+    mass = [float(rec.attention[i, t][QUADRANT_MASKS[int(rec.labels["location"][i, t])]].sum()) for t in range(T)]
+    return {"trial": i, "task": FEATURES[int(rec.feature[i])], "N": int(rec.n[i]),
+            "targets": " ".join(RESPONSES[int(rec.targets[i, t])].replace("_", " ") for t in range(T)),
+            "attention on the object": " ".join(f"{m:.2f}" for m in mass)}
 
 
 def trial_explorer(rec, stimuli):
@@ -228,9 +248,9 @@ def trial_explorer(rec, stimuli):
 
     plt = _plt()
     feats = [(FEATURES[int(fc)], int(fc)) for fc in np.unique(rec.feature)]
-    feat = w.Dropdown(options=feats, value=feats[0][1], description="task")
-    nsel = w.Dropdown(options=sorted({int(x) for x in np.unique(rec.n)}), description="N")
-    idx = w.IntSlider(min=0, max=0, description="trial")
+    feat = w.Dropdown(options=feats, value=feats[0][1], description=TRIAL_FIELDS[1])
+    nsel = w.Dropdown(options=sorted({int(x) for x in np.unique(rec.n)}), description=TRIAL_FIELDS[2])
+    idx = w.IntSlider(min=0, max=0, description=TRIAL_FIELDS[0])
     out = w.Output()
 
     def rows():

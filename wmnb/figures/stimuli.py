@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import check_choice, check_int
 from ..stimuli.stimulus_set import CATEGORIES, LOCATIONS, SPLITS, StimulusSet
+from .explorer import fallback_table
 from .style import SPLIT_COLORS, styled
 
 
@@ -153,7 +154,16 @@ def static_browser(stimset: StimulusSet, n: int = 16, *, seed: int = 0, split: s
         ax.imshow(stimset.images[i])
         ax.set_title(_caption(stimset, int(i)), fontsize=6)
     fig.tight_layout()
+    meta = stimset.meta
+    shown = meta.iloc[pick] if "image" in meta.columns else meta.iloc[pick].assign(image=pick)
+    fallback_table("stimulus browser", shown, BROWSER_FIELDS,
+                   "What the live browser shows with each picture, for the pictures below (by #).")
     return fig
+
+
+#: the metadata the live browser shows with each picture; its static fallback lists the same for every image
+BROWSER_FIELDS = ("image", "category_name", "identity", "identity_name", "angle", "azimuth", "elevation",
+                  "location", "split")
 
 
 def browser(stimset: StimulusSet):
@@ -194,8 +204,7 @@ def browser(stimset: StimulusSet):
             ax.imshow(stimset.images[int(r["image"])])
             ax.axis("off")
             plt.show()
-            display(row[["image", "category_name", "identity", "identity_name", "angle", "azimuth",
-                         "elevation", "location", "split"]].set_index("image"))
+            display(row[list(BROWSER_FIELDS)].set_index("image"))
 
     _identities()
     cat.observe(_identities, "value")
