@@ -9,6 +9,7 @@ import pytest  # noqa: E402
 from wmnb.figures import cross_task as ff  # noqa: E402
 from wmnb.figures import relevance as fr  # noqa: E402
 from wmnb.analysis.cross_task import cross_task_summary  # noqa: E402
+from wmnb.errors import ConfigError  # noqa: E402
 from wmnb.experiments import cross_task as xt  # noqa: E402
 from wmnb.experiments import relevance as rel  # noqa: E402
 
@@ -75,7 +76,7 @@ def test_f2_rule_pure():
     assert xt.f2_rule(gi, comparable={})["verdict"] == "inconclusive"
     flipped = gi.assign(core=["gru"] * 3 + ["rnn"] * 3)
     assert xt.f2_rule(flipped, comparable=dict(gru=True))["verdict"] == "does not hold"
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError, match="'rnn' core and 'gru'"):
         xt.f2_rule(gi[gi.core == "rnn"], comparable=dict(gru=True))
 
 

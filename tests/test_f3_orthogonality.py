@@ -1,5 +1,4 @@
 """F3 (issue 8): equal-dimension orthogonalization index, closed-form normals and nulls, the claim rule."""
-import time
 
 import numpy as np
 import pandas as pd
@@ -9,6 +8,7 @@ from wmnb.analysis.decoding import fit_decoder
 from wmnb.analysis.orthogonality import (batch_orthogonality_index, equal_k_orthogonality, ls_normals,
                                          normalised_orthogonality, null_orthogonality_ls, orthogonality_index,
                                          pca_fit)
+from wmnb.errors import ConfigError
 from wmnb.experiments import orthogonality as orth
 from wmnb.verdicts import VERDICTS
 
@@ -151,9 +151,7 @@ def test_equal_k_table_and_decodability_gate():
     feature = rng.integers(0, 3, img.size)
     n = rng.integers(1, 3, img.size)
     spaces = dict(backbone=space(4.0, 200), encoding=space(4.0, 64), noise=rng.normal(size=(img.size, 64)))
-    t0 = time.time()
     tab = equal_k_orthogonality(spaces, lab, img, feature, n, k=32, n_null=10, seed=0, max_k_fraction=0.5)
-    assert time.time() - t0 < 30
     assert len(tab) == 3 * 6 * 3 and (tab["k"] == 32).all()
     good = tab[tab.space != "noise"]
     easy = good.property != "identity"                     # 24 identity classes, ~4 training images each
@@ -162,7 +160,7 @@ def test_equal_k_table_and_decodability_gate():
     noise = tab[tab.space == "noise"]
     assert not noise["decodable"].any()                    # gate: noise spaces are flagged, to be dropped
     assert (noise["O_minus_null"].abs() < 0.25).all()
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError, match="image_id"):
         equal_k_orthogonality(spaces, lab, img[:10], feature, n)
 
 

@@ -1,5 +1,4 @@
 """Tests of wmnb.models: shapes for every core x readout x gate, validation, step() == forward."""
-import time
 
 import numpy as np
 import pytest
@@ -85,10 +84,8 @@ def test_default_hidden_sizes_follow_paper():
     (dict(dropout=1.5), ["dropout", "1.5"]),
 ])
 def test_bad_config_fails_fast_with_clear_message(kwargs, words):
-    t = time.perf_counter()
     with pytest.raises(ConfigError) as err:
         ModelConfig(**kwargs)
-    assert time.perf_counter() - t < 1.0
     for w in words:
         assert w in str(err.value)
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -36,10 +35,8 @@ def fake_shapenet(root: Path, n: int = 3) -> Path:
 
 def _cli(*args, cache: Path, timeout: float = 600):
     env = {**os.environ, "WMNB_CACHE": str(cache)}
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "wmnb.cli", *args], capture_output=True, text=True, env=env,
-                         timeout=timeout)
-    return out, time.perf_counter() - t0
+    return subprocess.run([sys.executable, "-m", "wmnb.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
 
 
 def _files(folder: Path) -> list[Path]:
@@ -78,10 +75,8 @@ def _files(folder: Path) -> list[Path]:
     (dict(scenari="MTMF"), ["unknown parameter 'scenari'", "scenarios"]),
 ])
 def test_check_names_parameter_value_and_allowed(kwargs, words):
-    t0 = time.perf_counter()
     with pytest.raises(ConfigError) as err:
         checks.check(**kwargs)
-    assert time.perf_counter() - t0 < 5
     for w in words:
         assert w in str(err.value), (w, str(err.value))
 
@@ -105,15 +100,14 @@ def test_shapenet_folder_with_too_few_models_fails_before_rendering(tmp_path):
 
 
 def test_cli_features_bogus_backbone_fails_before_rendering(tmp_path):
-    out, seconds = _cli("features", "--source", "procedural", "--backbone", "bogus", cache=tmp_path)
+    out = _cli("features", "--source", "procedural", "--backbone", "bogus", cache=tmp_path)
     assert out.returncode == 2, out.stderr
     assert "backbone='bogus'" in out.stderr and "efficientnet_lite0" in out.stderr
     assert _files(tmp_path) == []  # nothing rendered, nothing cached
-    assert seconds < 30  # an import of torch, no work (generous for a loaded machine)
 
 
 def test_cli_train_impossible_seq_len_leaves_no_run_folder(tmp_path):
-    out, _ = _cli("train", "--source", "procedural", "--profile", "smoke", "--seq-len", "3", cache=tmp_path)
+    out = _cli("train", "--source", "procedural", "--profile", "smoke", "--seq-len", "3", cache=tmp_path)
     assert out.returncode == 2, out.stderr
     assert "seq_len=3" in out.stderr and "seq_len >= 4" in out.stderr
     assert _files(tmp_path) == []
@@ -125,7 +119,7 @@ def test_cli_train_impossible_seq_len_leaves_no_run_folder(tmp_path):
     (["stimuli", "--source", "shapenet", "--shapenet-root", "/no/such/folder"], ["shapenet_root='/no/such/folder'"]),
 ])
 def test_cli_bad_parameters_fail_before_any_work(tmp_path, args, words):
-    out, _ = _cli(*args, cache=tmp_path)
+    out = _cli(*args, cache=tmp_path)
     assert out.returncode == 2, out.stderr
     for w in words:
         assert w in out.stderr
@@ -136,12 +130,11 @@ def _papermill(chapter: str, parameters: dict, tmp_path: Path):
     import jupytext
     import papermill
 
-    t0 = time.perf_counter()
     with pytest.raises(papermill.PapermillExecutionError) as err:
         papermill.execute_notebook(jupytext.read(ROOT / "book" / chapter), str(tmp_path / "out.ipynb"),
                                    parameters=parameters, cwd=str(ROOT), kernel_name="python3",
                                    progress_bar=False)
-    return err.value, time.perf_counter() - t0
+    return err.value
 
 
 @pytest.mark.parametrize("chapter, parameters, words", [
@@ -152,12 +145,11 @@ def test_chapter_with_a_bad_parameter_fails_in_its_first_cell(tmp_path, monkeypa
     """Through papermill, as a reader would run it: a ConfigError naming the parameter, before any work."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("WMNB_CACHE", str(cache))  # the kernel inherits it
-    err, seconds = _papermill(chapter, {"profile": "smoke", **parameters}, tmp_path)
+    err = _papermill(chapter, {"profile": "smoke", **parameters}, tmp_path)
     assert err.ename == "ConfigError"
     for w in words:
         assert w in err.evalue
     assert _files(cache) == []  # nothing rendered, nothing cached
-    assert seconds < 60  # kernel start + imports only (generous: the machine may be loaded)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -166,9 +158,9 @@ def test_chapter_with_a_bad_parameter_fails_in_its_first_cell(tmp_path, monkeypa
 def test_cli_train_and_pipeline_world_on_a_fake_shapenet_folder(tmp_path):
     root = fake_shapenet(tmp_path / "ShapeNetCore.v2", n=2)
     cache = tmp_path / "cache"
-    out, _ = _cli("train", "--source", "shapenet", "--shapenet-root", str(root), "--identities", "2",
-                  "--profile", "smoke", "--scenario", "STSF", "--feature", "location", "--device", "cpu",
-                  cache=cache)
+    out = _cli("train", "--source", "shapenet", "--shapenet-root", str(root), "--identities", "2",
+               "--profile", "smoke", "--scenario", "STSF", "--feature", "location", "--device", "cpu",
+               cache=cache)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "Run(STSF, gru" in out.stdout
     # the API takes the same settings (as one object or as two parameters) and finds the CLI's cache

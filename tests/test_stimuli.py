@@ -7,7 +7,6 @@ set. Regenerate it (after an intended renderer change, and look at it!) with
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -205,14 +204,12 @@ def test_labels_keyed_by_raw_value(stimset):
     (dict(novel_identity_includes_heldout_angle="yes"), "novel_identity_includes_heldout_angle"),
 ])
 def test_bad_parameters_fail_fast_with_clear_message(kw, param):
-    t = time.perf_counter()
     with pytest.raises(ConfigError) as err:
         small(**kw)
     assert param in str(err.value)
     bad = next(iter(kw.values()))
     if not isinstance(bad, tuple):
         assert repr(bad) in str(err.value) or str(bad) in str(err.value)
-    assert time.perf_counter() - t < 1.0
 
 
 def test_build_rejects_non_config():
@@ -263,11 +260,9 @@ def test_debian_missing_assets_fail_before_rendering(tmp_path, monkeypatch):
         raise AssertionError("rendered before checking assets")
 
     monkeypatch.setattr(render, "render_object", no_render)
-    t = time.perf_counter()
     with pytest.raises(AssetError, match="wmnb assets"):
         build_stimulus_set(StimulusConfig(source="debian", identities_per_category=2, image_size=64),
                            cache_dir=tmp_path, progress=False)
-    assert time.perf_counter() - t < 2.0
 
 
 # ------------------------------------------------------------------------------------------ cache
@@ -317,12 +312,9 @@ def test_figures_render(stimset):
 
 
 def _debian_assets_dir():
-    try:
-        from wmnb.stimuli import debian
+    from wmnb.stimuli import debian
 
-        return debian.default_assets_dir() if debian.assets_present() else None
-    except Exception:
-        return None
+    return debian.default_assets_dir() if debian.assets_present() else None
 
 
 @pytest.mark.assets

@@ -1,7 +1,7 @@
 """Behavioural tests of the N-back generator (wmnb.tasks) against brute-force recomputation."""
 from __future__ import annotations
 
-import time
+import dataclasses
 
 import numpy as np
 import pytest
@@ -42,10 +42,8 @@ def trials(labels, pool):
 
 
 # ------------------------------------------------------------------------------------ constants / API
-def test_constants():
-    assert FEATURES == ("location", "identity", "category")
-    assert RESPONSES == ("no_action", "non_match", "match")
-    assert (NO_ACTION, NON_MATCH, MATCH) == (0, 1, 2)
+def test_response_codes_index_their_names():
+    assert RESPONSES[NO_ACTION] == "no_action" and RESPONSES[NON_MATCH] == "non_match" and RESPONSES[MATCH] == "match"
 
 
 def test_scenarios():
@@ -59,7 +57,7 @@ def test_scenarios():
 
 def test_condition_is_frozen_and_validated():
     c = Condition("identity", 3)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         c.n = 2
     assert c.feature_index == 1 and c.name == "identity 3-back"
 
@@ -202,10 +200,8 @@ def test_subset_concat_frame_balance(trials, labels):
 
 # ------------------------------------------------------------------------------------------- errors
 def _fails_fast(fn, *words):
-    t0 = time.perf_counter()
     with pytest.raises(ConfigError) as e:
         fn()
-    assert time.perf_counter() - t0 < 1.0
     msg = str(e.value)
     for w in words:
         assert w in msg, msg

@@ -1,11 +1,10 @@
 """Tests of wmnb.training and wmnb.recording on a tiny synthetic stimulus set (no CNN, no rendering)."""
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from wmnb import training
 from wmnb.errors import ConfigError
 from wmnb.models import ModelConfig
 from wmnb.recording import Recording, record
@@ -121,13 +120,17 @@ def test_resume_equals_uninterrupted(stim, tmp_path):
     assert not (tmp_path / "b" / "runs" / ref.key / "resume.pt").exists()
 
 
-def test_cache_hit_returns_same_run(stim, tmp_path):
+def _no_training(*a, **k):
+    raise AssertionError("a cached run was trained again")
+
+
+def test_cache_hit_returns_same_run(stim, tmp_path, monkeypatch):
     cfg = TrainConfig(scenario="STSF", feature="location", **TINY)
     a = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
     mtime = (a.dir / "last.pt").stat().st_mtime_ns
-    t = time.perf_counter()
-    b = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
-    assert time.perf_counter() - t < 2.0
+    with monkeypatch.context() as m:
+        m.setattr(training, "_train_loop", _no_training)
+        b = train(stim, stim, cfg, cache_dir=tmp_path, progress=False)
     assert a.key == b.key and (b.dir / "last.pt").stat().st_mtime_ns == mtime
     pd.testing.assert_frame_equal(a.history, b.history)
     c = load_run(a.key, stim, stim, cache_dir=tmp_path)
@@ -161,10 +164,8 @@ def test_lstm_attention_recording(stim, tmp_path):
     (dict(precision="fp16"), ["precision", "fp16", "bf16"]),
 ])
 def test_bad_train_config_fails_fast(kwargs, words):
-    t = time.perf_counter()
     with pytest.raises(ConfigError) as err:
         TrainConfig(**kwargs)
-    assert time.perf_counter() - t < 1.0
     for w in words:
         assert w in str(err.value)
 
