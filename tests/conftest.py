@@ -29,3 +29,19 @@ def session_cache(tmp_path_factory) -> Path:
         os.environ.pop("WMNB_CACHE", None)
     else:
         os.environ["WMNB_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def world():
+    """The smoke world (Debian stimulus set and feature bank), built once into the session's cache."""
+    from wmnb import pipeline
+
+    return pipeline.world(profile="smoke")
+
+
+@pytest.fixture(scope="module")
+def gru(world):
+    """The smoke MTMF GRU runs (the profile's seed)."""
+    from wmnb import pipeline
+
+    return pipeline.RunSet.grid(world, ("MTMF",), ("gru",))

@@ -1,10 +1,13 @@
-"""Perturbation along a decoder normal through a recurrent step: known linear and torch cases."""
+"""Perturbation along a decoder normal through a recurrent step: known linear and torch cases; and the planted
+F8 tests (issue 9): the positive control moves a toy network whose readout is planted along a known direction,
+a shift orthogonal to it does not."""
 import numpy as np
 import pytest
 import torch
 
 from wmnb.analysis.decoding import fit_decoder
-from wmnb.analysis.perturbation import perturb_along_normal
+from wmnb.analysis.perturbation import (class_means, direction_vectors, perturb_along_normal, perturbation_sweep,
+                                        raw_decoder, substitution_control)
 from wmnb.errors import ConfigError
 
 
@@ -70,3 +73,56 @@ def test_bad_shapes():
         perturb_along_normal(lambda h, x: (h, np.ones((2, 3)) / 3), np.zeros((2, 4)), None, np.zeros(4))
     with pytest.raises(ConfigError):
         perturb_along_normal(lambda h, x: (h, np.ones((2, 2))), np.zeros((2, 4)), None, np.ones(4))
+
+
+def toy(H=16, B=200, seed=0):
+    """States h = code[value] + noise; the network answers match iff h . u > 0 (u planted)."""
+    rng = np.random.default_rng(seed)
+    u = np.zeros(H)
+    u[0] = 1.0
+    codes = np.zeros((2, H))
+    codes[0, 0], codes[1, 0] = 2.0, -2.0               # value 0: match side; value 1: the other side
+    codes[:, 1:] = rng.normal(size=(2, H - 1))
+    y = rng.integers(0, 2, size=B)
+    h = codes[y] + rng.normal(size=(B, H)) * 0.3
+
+    def step_fn(hh, cc, rows):
+        z = 4.0 * np.asarray(hh, float) @ u
+        logits = np.stack([np.zeros_like(z), -z, z], 1)   # no_action, non_match, match
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+    return dict(h=h, y=y, u=u, step_fn=step_fn, rng=rng)
+
+
+def test_positive_control_moves_the_planted_readout():
+    d = toy()
+    trials = np.flatnonzero(d["y"] == 0)
+    donors = d["rng"].choice(np.flatnonzero(d["y"] == 1), size=trials.size)
+    ctrl = substitution_control(d["step_fn"], d["h"][trials], d["h"][donors])
+    assert ctrl["delta_match"] < -0.5 and ctrl["delta_match_ci_high"] < 0
+    # a substitution by a trial with the same value does not move it
+    same = d["rng"].choice(trials, size=trials.size)
+    assert abs(substitution_control(d["step_fn"], d["h"][trials], d["h"][same])["delta_match"]) < 0.05
+
+
+def test_planted_direction_moves_and_orthogonal_shift_does_not():
+    d = toy()
+    h, y = d["h"], d["y"]
+    trials = np.flatnonzero(y == 0)
+    target = np.ones(trials.size, int)
+    cls, means = class_means(h, y)
+    cls_d, W = raw_decoder(h, y)
+    ortho = np.zeros((trials.size, h.shape[1]))
+    ortho[:, 1] = 1.0                                   # orthogonal to the planted readout u
+    dirs = {"class_mean": direction_vectors("class_mean", y[trials], target, classes=cls, vectors=means),
+            "decoder": direction_vectors("decoder", y[trials], target, classes=cls_d, vectors=W),
+            "orthogonal": ortho}
+    tab = perturbation_sweep(d["step_fn"], h[trials], dirs, [0.5, 1.0, 2.0], center=h.mean(0)).set_index(
+        ["direction", "rel"])
+    assert tab.loc[("class_mean", 2.0), "delta_match"] < -0.5
+    assert tab.loc[("decoder", 2.0), "delta_match"] < -0.5
+    assert abs(tab.loc[("orthogonal", 2.0), "delta_match"]) < 1e-9
+    assert tab.loc[("class_mean", 0.0), "delta_match"] == 0
+    # magnitudes are absolute: shift_norm = rel x mean ||h - center||
+    dist = np.linalg.norm(h[trials] - h.mean(0), axis=1).mean()
+    assert tab.loc[("orthogonal", 1.0), "shift_norm"] == pytest.approx(dist)

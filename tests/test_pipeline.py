@@ -3,6 +3,7 @@ import pytest
 
 from wmnb import pipeline
 from wmnb.errors import ConfigError
+from wmnb.stimuli import SourceSettings
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -40,3 +41,9 @@ def test_seeds_for_profiles_and_override():
     assert pipeline.seeds_for("smoke", 2) == (0, 1)
     with pytest.raises(ConfigError, match="n_seeds"):
         pipeline.seeds_for("quick", 0)
+
+
+def test_world_refuses_shapenet_root_conflicts(tmp_path):
+    with pytest.raises(ConfigError, match="conflicts"):
+        pipeline.world(source=SourceSettings("shapenet", str(tmp_path)), shapenet_root="/elsewhere",
+                       cache_dir=tmp_path)

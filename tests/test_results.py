@@ -1,73 +1,11 @@
-"""The shared validation and cache helpers every module relies on."""
-import json
+"""wmnb.results.cached_table: computed once (also by concurrent processes), recomputed after corruption, keyed
+by the sources it names, and never outliving the code that computed it (issue 10, point 5)."""
+import os
+import shutil
+import subprocess
+import sys
 
-import numpy as np
-import pytest
-
-from wmnb.cache import CacheEntry, atomic_write_bytes, config_hash, save_arrays
-from wmnb.errors import ConfigError, check_choice, check_float, check_int
-
-
-def test_check_choice_names_parameter_value_and_allowed():
-    with pytest.raises(ConfigError) as e:
-        check_choice("core", "transformer", ["rnn", "gru", "lstm"])
-    msg = str(e.value)
-    assert "core" in msg and "transformer" in msg and "gru" in msg
-
-
-@pytest.mark.parametrize("value", [0, -3, 2.5, "4", True])
-def test_check_int_rejects_bad_values(value):
-    with pytest.raises(ConfigError, match="hidden_size"):
-        check_int("hidden_size", value, low=1)
-
-
-def test_check_float_open_interval():
-    assert check_float("p_match", 0.5, low=0, high=1, low_open=True, high_open=True) == 0.5
-    for bad in (0.0, 1.0, float("nan"), "x"):
-        with pytest.raises(ConfigError, match="p_match"):
-            check_float("p_match", bad, low=0, high=1, low_open=True, high_open=True)
-
-
-def test_config_hash_is_canonical_and_sensitive():
-    a = config_hash({"b": 1, "a": [1, 2]}, kind="x")
-    assert a == config_hash({"a": (1, 2), "b": 1}, kind="x")
-    assert a != config_hash({"a": [1, 2], "b": 2}, kind="x")
-    assert a != config_hash({"a": [1, 2], "b": 1}, kind="y")
-
-
-def test_cache_entry_detects_corruption_and_incomplete_builds(tmp_path):
-    e = CacheEntry(tmp_path, "thing", "k1")
-    assert not e.complete()
-    e.begin()
-    save_arrays(e.path("a.npz"), x=np.arange(10))
-    assert not e.complete()  # no manifest yet: an interrupted build never looks complete
-    e.commit({"n": 10})
-    assert e.complete() and e.meta() == {"n": 10}
-    data = bytearray(e.path("a.npz").read_bytes())
-    data[-5] ^= 0xFF
-    e.path("a.npz").write_bytes(bytes(data))
-    assert not e.complete()
-    e.begin()
-    assert not (e.dir / "manifest.json").exists()
-
-
-def test_atomic_write_leaves_no_partial_file_on_error(tmp_path):
-    target = tmp_path / "f.json"
-    atomic_write_bytes(target, b"old")
-
-    class Boom(Exception):
-        pass
-
-    from wmnb.cache import atomic_write_with
-
-    def writer(p):
-        p.write_bytes(b"half")
-        raise Boom
-
-    with pytest.raises(Boom):
-        atomic_write_with(target, writer)
-    assert target.read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+from helpers import ROOT
 
 
 def test_cached_table_computes_once_and_recomputes_after_corruption(tmp_path):
@@ -152,3 +90,41 @@ def test_cached_table_key_follows_only_the_named_sources(tmp_path, monkeypatch):
     get()
     assert len(calls) == 2
     results._hash_sources.cache_clear()
+
+
+SCRIPT = """
+import sys
+from pathlib import Path
+import pandas as pd
+from wmnb.results import cached_table
+
+marker = Path(sys.argv[1])
+def compute():
+    marker.write_text(str(int(marker.read_text() if marker.exists() else 0) + 1))
+    return pd.DataFrame({"x": [1, 2]})
+cached_table("demo", {"run": "abc", "n": 2}, compute, cache_dir=sys.argv[2])
+"""
+
+
+def test_editing_an_analysis_function_recomputes_its_tables(tmp_path):
+    """A temporary copy of the package: the second build reuses the table, an edit of an analysis function
+    makes the third recompute it (each in a fresh process, as a build would)."""
+    pkg = tmp_path / "pkg"
+    shutil.copytree(ROOT / "wmnb", pkg / "wmnb", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "script.py").write_text(SCRIPT)
+    marker, cache = tmp_path / "computed", tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(pkg)}
+
+    def build():
+        subprocess.run([sys.executable, str(tmp_path / "script.py"), str(marker), str(cache)], env=env,
+                       check=True, cwd=tmp_path)
+        return int(marker.read_text())
+
+    assert build() == 1
+    assert build() == 1  # cached
+    analysis = pkg / "wmnb" / "analysis" / "decoding.py"
+    text = analysis.read_text()
+    i = text.index("\ndef ")
+    analysis.write_text(text[:i] + "\n# an edited analysis\n" + text[i:])
+    assert build() == 2  # recomputed
+    assert build() == 2

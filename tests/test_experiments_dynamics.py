@@ -1,11 +1,54 @@
-"""Verdict rules of F4 (equal-age executive realignment) and F5 (per-N centred encoding transfer) on planted
-tables: every verdict each rule can return, and the claim records built from them."""
+"""wmnb.experiments.dynamics (F4, F5, chapter 8): end to end at profile="smoke" (plumbing, columns, caching),
+and the verdict rules of F4 (equal-age executive realignment) and F5 (per-N centred encoding transfer) on
+planted tables: every verdict each rule can return, and the claim records built from them."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from wmnb.experiments import dynamics as dyn
 from wmnb.verdicts import VERDICTS
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("results")
+
+
+def test_cross_time_and_transfer_smoke(gru, cache):
+    ct = dyn.cross_time(gru, features=("location",), positions=(0,), cache_dir=cache)
+    assert ct.seeds == (0,)
+    for c in ["seed", "property", "task_feature", "n", "stim", "step", "age", "kind", "executive", "accuracy",
+              "ci_low", "ci_high", "chance", "n_train", "n_test"]:
+        assert c in ct.per_seed.columns
+    assert set(ct.per_seed["task_feature"]) == {"location"} and set(ct.per_seed["property"]) == {"location"}
+    assert set(ct.per_seed["n"]) == {1, 2, 3} and (ct.per_seed["stim"] == 0).all()
+    assert ct.per_seed["executive"].dtype == bool
+    for c in ["seed", "validation", "executive", "non_executive", "chance"]:
+        assert c in ct.summary.columns
+    assert {"validation_mean", "executive_ci_low", "n_seeds"} <= set(ct.aggregated.columns)
+    assert {"accuracy_mean", "ci_low_mean"} <= set(ct.extra["curves"].columns)
+    assert set(ct.runs.columns) >= {"seed", "run_key", "acc_train", "acc_novel_angle"}
+    # cached: the second call reads the same table back
+    again = dyn.cross_time(gru, features=("location",), positions=(0,), cache_dir=cache)
+    pd.testing.assert_frame_equal(again.per_seed, ct.per_seed)
+
+    assert set(ct.per_seed["protocol"]) == {"image-disjoint"}
+    assert {"accuracy_excl_shown", "chance_excl_shown"} <= set(ct.per_seed.columns)
+    assert {"seed", "age", "executive", "memory", "difference", "validation_memory"} <= set(ct.extra["equal_age"])
+
+    tr = dyn.encoding_transfer(gru, features=("category",), cache_dir=cache)
+    for c in ["seed", "property", "task_feature", "n", "train_stim", "test_stim", "same", "accuracy", "chance",
+              "accuracy_centred", "overlap"]:
+        assert c in tr.per_seed.columns
+    assert set(tr.per_seed["n"]) == {1, 2, 3}     # per N, never pooled
+    T = int(tr.per_seed["train_stim"].max()) + 1
+    assert len(tr.per_seed) <= 3 * T * T
+    assert {"validation", "generalisation", "gap", "gap_centred", "step0_validation",
+            "overlap_relative"} <= set(tr.summary.columns)
+    for claim in (dyn.claim_F4(ct), dyn.claim_F5(tr)):
+        assert claim["verdict"] in VERDICTS and claim["protocol"] == "image-disjoint"
+    hyp = dyn.hypotheses(ct, tr)
+    assert {"H1 slot", "F4 executive realignment", "F5 shared encoding"} <= set(hyp["test"])
 
 
 def _eq(rows, features=("location", "identity"), ages=(1, 2), chance_all=0.25):
