@@ -41,7 +41,7 @@ Equal-dimension protocol (the primary numbers; issue 8)
 -------------------------------------------------------
 O depends on the space's dimension relative to the number of rows: one-vs-rest SVMs in a 1280-d backbone
 space fitted on a few hundred rows give a very different O from the same geometry in 256 dimensions
-(planted in ``tests/test_f3_orthogonality.py``). :func:`equal_k_orthogonality` therefore compares
+(planted in ``tests/test_analysis_orthogonality.py``). :func:`equal_k_orthogonality` therefore compares
 spaces at **equal dimension**:
 
 1. split the rows by the decoded image (:func:`wmnb.analysis.decoding.holdout_split`, protocol ``"image"``);
@@ -58,7 +58,7 @@ spaces at **equal dimension**:
    held-out images; cells whose accuracy is below ``chance + min_above_chance`` are flagged
    ``decodable = False`` and must be dropped (and counted) by the caller.
 
-``tests/test_f3_orthogonality.py`` checks the closed-form normals against LinearSVC normals fitted on the same
+``tests/test_analysis_orthogonality.py`` checks the closed-form normals against LinearSVC normals fitted on the same
 PCA scores of planted cells (agreement measured there and asserted: see that test's docstring).
 """
 from __future__ import annotations

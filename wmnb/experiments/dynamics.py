@@ -268,7 +268,7 @@ def _seed_frame(t: pd.DataFrame) -> pd.DataFrame:
 
 
 def f4_rule(equal_age: pd.DataFrame, *, margin: float = 0.1, min_effect: float = 0.05) -> dict:
-    """The F4 verdict from a per-seed equal-age table (pure; planted tests in ``tests/test_f4_f5_claims.py``).
+    """The F4 verdict from a per-seed equal-age table (pure; planted tests in ``tests/test_experiments_dynamics.py``).
 
     Parameters
     ----------
@@ -342,7 +342,7 @@ def f4_rule(equal_age: pd.DataFrame, *, margin: float = 0.1, min_effect: float =
 
 
 def f5_rule(summary: pd.DataFrame, *, margin: float = 0.1) -> dict:
-    """The F5 verdict from a per-seed transfer summary (pure; planted tests in ``tests/test_f4_f5_claims.py``).
+    """The F5 verdict from a per-seed transfer summary (pure; planted tests in ``tests/test_experiments_dynamics.py``).
 
     Parameters
     ----------
