@@ -4,6 +4,9 @@ The Debian mesh packages (``assets``, fetched once by ``make``) are the only thi
 cache, read-only through a symlink; stimulus sets, feature banks, runs and tables are built inside the session's
 root (``$WMNB_CACHE``, which every wmnb cache and a chapter's kernel read), so a test can neither read a stale
 artefact of a build nor leave one behind for it.
+
+The smoke ``world`` and its ``gru`` runs, which the tests of several wmnb.experiments modules share, are built there
+by the first module that asks (module-scoped fixtures; later modules read them back from the session's cache).
 """
 from __future__ import annotations
 

@@ -83,7 +83,9 @@ def test_raw_tex_fails_and_math_typeset_by_the_shipped_mathjax_passes(site):
 
 
 def test_tables_wider_than_the_page_and_long_outputs_fail(site):
-    row = lambda n: "<table><tr>" + "".join(f"<td>value_{i}_long</td>" for i in range(n)) + "</tr></table>"  # noqa: E731
+    def row(n):
+        return "<table><tr>" + "".join(f"<td>value_{i}_long</td>" for i in range(n)) + "</tr></table>"
+
     r = _check(site, {
         "wide": _page(row(40)), "narrow": _page(row(3)),
         "long": _page(_output("\n".join(f"line {i}" for i in range(80)))),
