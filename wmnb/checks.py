@@ -18,14 +18,15 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Optional
 
 from . import claims, params, pipeline, runs
-from .experiments import attention, behaviour, core, orthogonality
+from .experiments import ablation, attention, behaviour, core, orthogonality
 from .superposition import bridge
 
 __all__ = ["PARAMETERS", "check"]
 
 #: every parameter name a chapter, command or API call may check, with its rule (merged from its modules)
 PARAMETERS = params.merge(pipeline.WORLD_PARAMETERS, runs.PARAMETERS, core.PARAMETERS, orthogonality.PARAMETERS,
-                          behaviour.PARAMETERS, attention.PARAMETERS, bridge.PARAMETERS, claims.PARAMETERS)
+                          behaviour.PARAMETERS, attention.PARAMETERS, bridge.PARAMETERS, claims.PARAMETERS,
+                          ablation.PARAMETERS)
 
 
 def check(*, choices: Optional[Mapping[str, Iterable]] = None, **values: Any) -> dict[str, Any]:

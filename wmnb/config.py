@@ -23,7 +23,7 @@ from .errors import ConfigError, check_choice, check_int
 __all__ = ["PROFILES", "CORES", "CORE_LABELS", "SCENARIOS", "MULTI_TASK_SCENARIOS", "FEATURES", "N_VALUES",
            "SPLITS", "EVAL_SPLITS", "ANALYSIS_SEED", "ATTENTION_SEEDS", "WORLD", "TRAINING", "ANALYSIS_SEQUENCES",
            "SEEDS", "ORTHOGONALITY", "SUPERPOSITION", "SUPERPOSITION_KS", "BRIDGE_SEQUENCES", "AUTOMATA",
-           "AUTOMATA_TRANSFORMERS", "sizes", "check_profile", "check_seeds", "seeds_for"]
+           "AUTOMATA_TRANSFORMERS", "ABLATION", "sizes", "check_profile", "check_seeds", "seeds_for"]
 
 # ---------------------------------------------------------------------------------------------------------
 # names
@@ -128,6 +128,27 @@ AUTOMATA: dict[str, dict[str, Any]] = {
                   train_length=40, test_length=500, n_eval=512,
                   tasks=("parity", "sum_mod", "cycle_nav", "even_pairs", "perm3"),
                   models=CORES + AUTOMATA_TRANSFORMERS, seeds=(0, 1, 2, 3, 4)),
+}
+
+#: why our verdicts differ from the paper's (chapter 15), per profile. ``identities_per_category``: the paper-faithful
+#: world's K (our split holds out ceil(0.25 K) identities per category, so K = 3 trains on the paper's 2 and keeps
+#: one novel identity). ``optimiser``: the paper's AdamW schedule shape (batch 256, x0.1 at 2/3 and 5/6 of the
+#: steps) at the profile's budget in sequences (quick: 1000 x 256 = the default's 2000 x 128); the paper's lr 3e-5
+#: belongs to a 60x longer schedule (the paper profile keeps it; at quick a pilot at 3e-4 already learned less
+#: than at 1e-3, so quick keeps the default's rate). ``factor_cores`` / ``factor_claims`` / ``factor_seeds``: the
+#: scope of the one-factor-at-a-time arms (F2 compares the vanilla RNN with a gated core, so two cores is the
+#: least; F1 needs 20 single-task runs per arm; both are cut at quick for the time budget, F1 to the
+#: paper-faithful arm and the seeds to the chapter's first ``factor_seeds``; None: all of them).
+ABLATION: dict[str, dict[str, Any]] = {
+    "smoke": dict(identities_per_category=3, factor_cores=("rnn", "gru"), factor_claims=("F2", "F3", "F9"),
+                  factor_seeds=None,
+                  optimiser=dict(batch_size=72, steps=30, milestones=(20, 25), gamma=0.1, lr=3e-3)),
+    "quick": dict(identities_per_category=3, factor_cores=("rnn", "gru"), factor_seeds=3,
+                  factor_claims=("F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9"),
+                  optimiser=dict(batch_size=256, steps=1000, milestones=(667, 833), gamma=0.1, lr=1e-3)),
+    "paper": dict(identities_per_category=3, factor_cores=CORES, factor_seeds=None,
+                  factor_claims=("F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9"),
+                  optimiser=dict(batch_size=256, steps=60000, milestones=(40000, 50000), gamma=0.1, lr=3e-5)),
 }
 
 

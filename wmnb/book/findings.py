@@ -69,13 +69,22 @@ def chapter_page(claim: str) -> str:
 
 
 def load_claims(root: Path = ROOT) -> dict | None:
-    """``<root>/_build/claims.json`` as written by the claims page, or None before it has run."""
+    """``<root>/_build/claims.json`` as written by the claims page, or None before it has run: ``claims`` holds the
+    default arm's rows, ``arms`` the other arms' by name."""
     path = Path(root) / "_build" / "claims.json"
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise ValueError(f"{path}: expected an object with a list 'claims' (wmnb.claims.write_json)")
+    # the landing page and the changelog speak of the book's default arm; the other arms' rows (chapter 15's
+    # paper-faithful arm) are kept apart, by arm name
+    rows = data["claims"]
+    data["claims"] = [c for c in rows if c.get("arm", "default") == "default"]
+    data["arms"] = {}
+    for c in rows:
+        if c.get("arm", "default") != "default":
+            data["arms"].setdefault(c["arm"], []).append(c)
     return data
 
 

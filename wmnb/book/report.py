@@ -117,9 +117,17 @@ def paper_vs_ours(record: dict, nd: int = 3) -> dict:
             "protocol": record.get("protocol", ""), "verdict": record["verdict"]}
 
 
-def claims_table(records: Sequence[dict], nd: int = 3) -> pd.DataFrame:
-    """:func:`paper_vs_ours` for every record, one row each."""
-    return pd.DataFrame([paper_vs_ours(r, nd) for r in records])
+def claims_table(records: Sequence[dict], nd: int = 3, others: Optional[dict] = None) -> pd.DataFrame:
+    """:func:`paper_vs_ours` for every record, one row each. ``others``: column name -> the claim records of
+    another arm (e.g. ``{"paper-faithful arm": records}``); each such column shows that arm's verdict and value
+    for the same claim id ("" where it has none)."""
+    df = pd.DataFrame([paper_vs_ours(r, nd) for r in records])
+    for column, recs in (others or {}).items():
+        by_id = {r["claim"]: r for r in recs}
+        df[column] = [(f"{by_id[c]['verdict']}: " + interval(by_id[c]["value"], by_id[c].get("ci_low"),
+                                                            by_id[c].get("ci_high"), nd=nd, missing=""))
+                      if c in by_id else "" for c in df["claim"]]
+    return df
 
 
 def verdict_styler(df: pd.DataFrame, column: str = "verdict", nowrap: Sequence[str] = ()):

@@ -240,7 +240,7 @@ def perturbation(runs: RunSet, *, split: str = "train", features: Optional[Seque
                     rows_out.append(dict(base, **crow))
                     add_pool((variant, "substitution", -1.0), ctrl["p"], ctrl["p0"], crow["shift_norm"], ctrl["rel"])
         if not rows_out:
-            raise ConfigError("no match trials to perturb (too few sequences, or the model never answers match)")
+            raise NoMatchTrials("no match trials to perturb (too few sequences, or the model never answers match)")
         cell_rows = pd.DataFrame(rows_out)
         for (variant, dname, rel), parts in pooled.items():
             p = np.concatenate([a for a, _, _, _ in parts])
@@ -372,6 +372,15 @@ def _control_text(r: dict) -> str:
             + ("passed" if r["control_pass"] else "FAILED -> inconclusive"))
 
 
+_F8_STATEMENT = ("Moving a match trial's memory state toward another value of the remembered property (decoder "
+                 "normal or class-mean difference), then running the recurrent step, lowers P(match) more than a "
+                 "random shift of the same length.")
+
+
+class NoMatchTrials(ConfigError):
+    """The analysis set holds no match trial the model answers "match" on: nothing to perturb."""
+
+
 def claim_F8(source, scenario: Optional[str] = None, core: Optional[str] = None, *, min_effect: float = 0.05,
              **kw) -> dict:
     """F8: moving a match trial's memory state toward another value of the remembered property, then running
@@ -386,7 +395,9 @@ def claim_F8(source, scenario: Optional[str] = None, core: Optional[str] = None,
 
     The verdict is :func:`rule_F8` on the one-step variant (the paper's procedure); the encoding-time variant's
     verdict is in ``details["encoding"]``. ``value`` = effect of the decoder direction (delta P(match) of the
-    random direction minus that of the decoder direction at the largest shift).
+    random direction minus that of the decoder direction at the largest shift). A model that never answers
+    "match" on the analysis set (nothing to perturb: the positive control cannot run) gives "inconclusive" with
+    that reason and no value.
     """
     scenario, core = _model_of(source, scenario, core)
     if isinstance(source, ExperimentTables):
@@ -394,7 +405,13 @@ def claim_F8(source, scenario: Optional[str] = None, core: Optional[str] = None,
     elif isinstance(source, pd.DataFrame):
         s = source
     else:
-        s = perturbation(source, **kw).summary
+        try:
+            s = perturbation(source, **kw).summary
+        except NoMatchTrials as e:
+            return claim_dict("F8", _F8_STATEMENT, np.nan, (np.nan, np.nan), PAPER_F8, INCONCLUSIVE,
+                              dict(core=core, value_name="drop of P(match) beyond a random shift (decoder direction)",
+                                   rule="inconclusive: no match trial to perturb"), protocol="image-disjoint",
+                              controls=f"control cannot run: {e}")
     if "seed" not in s.columns:
         s = s.assign(seed=0)
     r = rule_F8(s, variant="one_step", min_effect=min_effect)
@@ -433,10 +450,7 @@ def claim_F8(source, scenario: Optional[str] = None, core: Optional[str] = None,
         controls += f"; encoding-time variant: {_control_text(enc)}, verdict {enc['verdict']}"
     from ..verdicts import per_seed_values
     return claim_dict(
-        "F8", "Moving a match trial's memory state toward another value of the remembered property (decoder "
-              "normal or class-mean difference), then running the recurrent step, lowers P(match) more than a "
-              "random shift of the same length.",
-        dec["effect"], dec["ci"], PAPER_F8, r["verdict"], details, protocol="image-disjoint",
+        "F8", _F8_STATEMENT, dec["effect"], dec["ci"], PAPER_F8, r["verdict"], details, protocol="image-disjoint",
         per_seed=per_seed_values(dec["seeds"], dec["per_seed"]), controls=controls)
 
 
