@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["VERDICT_MARK", "SMOKE_NOTE", "fmt", "interval", "seed_interval", "smoke_suffix", "smoke_banner",
-           "verdict_badge", "claim_markdown", "markdown_table", "claim_section", "per_seed_table", "paper_vs_ours", "claims_table", "verdict_styler",
-           "core_table"]
+           "verdict_badge", "claim_markdown", "markdown_table", "claim_section", "per_seed_table", "paper_vs_ours",
+           "claims_table", "verdict_styler", "core_table"]
 
 #: a verdict with its badge, for Markdown
 VERDICT_MARK = {"holds": "✅ holds", "does not hold": "❌ does not hold", "mixed": "⚠️ mixed",

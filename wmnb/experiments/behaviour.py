@@ -63,8 +63,8 @@ def training_settings(cfg, world: str, seeds: Iterable[int]) -> dict[str, str]:
 
 def identity_check(runs: Mapping[int, Any], conditions, world, cfg, splits: Iterable[str], n_check: int):
     """Identity tasks against the category shortcut, per split: on ``n_check`` fresh sequences of the identity
-    tasks among ``conditions`` (seed 777 + the split's index), the accuracy of answering "match" exactly when the two objects
-    share a category (``category_shortcut``), the share of non-matches between two objects of one category
+    tasks among ``conditions`` (seed 777 + the split's index), the accuracy of answering "match" exactly when the
+    two objects share a category (``category_shortcut``), the share of non-matches between two objects of one category
     (``hard_nonmatch_share``), and the seeds' mean accuracies of ``runs`` ({seed: TrainedRun}) overall, on match
     steps and on non-matches of another / the same category. One row per split (a DataFrame); a split with no
     images, or runs with no identity task, give no row."""

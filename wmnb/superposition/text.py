@@ -108,7 +108,8 @@ def t3_markdown(t3: dict, nb: pd.DataFrame) -> str:
         + ", ".join(report.fmt(v_, 2) for v_ in d3["gaps"].values())
         + f" (all networks{': it falls with the gap' if gaps_fall(t3) else ''}), and it does not hinge on the "
           f"whitening: without it the same pairs read "
-        + ", ".join(f"{report.fmt(g_['temporal_cos_raw'].mean(), 2)} ({c_})" for c_, g_ in nb.groupby("core", sort=False))
+        + ", ".join(f"{report.fmt(g_['temporal_cos_raw'].mean(), 2)} ({c_})"
+                    for c_, g_ in nb.groupby("core", sort=False))
         + f". The label-permutation null, {_iv3(d3['null'], 3)}, is reported but is not the floor: the permuted "
         "labels keep their N-back correlations between ages and fit pure noise that is smooth in time, so "
         "neighbouring ages pick up the same noise; the orthogonal plant has the same labels and noise *and* a code, "
