@@ -158,8 +158,8 @@ def test_ordered_cells_puts_features_in_book_order():
                                                   ("category", 1)]
 
 
-@pytest.mark.parametrize("mod", ["stimuli", "tasks", "behaviour", "relevance", "cross_task", "orthogonality",
-                                 "dynamics", "procrustes", "perturbation", "explorer", "style"])
+@pytest.mark.parametrize("mod", ["stimuli", "perception", "tasks", "behaviour", "relevance", "cross_task",
+                                 "orthogonality", "dynamics", "procrustes", "perturbation", "explorer", "style"])
 def test_every_figure_module_imports(mod):
     import importlib
 

@@ -247,3 +247,28 @@ def variance_explained(features, labels: Mapping[str, np.ndarray] | pd.DataFrame
                      "n_classes": int(len(values)),
                      "chance_fraction": (len(values) - 1) / max(len(y) - 1, 1)})
     return pd.DataFrame(rows, columns=["property", "fraction", "n_classes", "chance_fraction"])
+
+
+def pixel_features(images: np.ndarray, side: int = 28) -> np.ndarray:
+    """Block-mean downsampling of uint8 (n, S, S, 3) images to (n, side*side*3) floats in [0, 1]: the
+    "raw pixels" baseline of the probes (a readout with no network at all)."""
+    n, s = len(images), images.shape[1]
+    b = s // side
+    x = images[:, :b * side, :b * side].astype(np.float32).reshape(n, side, b, side, b, 3)
+    return x.mean(axis=(2, 4)).reshape(n, -1) / 255
+
+
+def backbone_probe_table(banks: Mapping[str, object], images: np.ndarray, labels: Mapping[str, np.ndarray],
+                         splits: Sequence[ProbeSplit], *, side: int = 28) -> pd.DataFrame:
+    """Every probe of ``splits`` on the raw pixels (:func:`pixel_features`) and on each backbone's feature bank
+    read out two ways, its ``pooled`` vector and its ``2×2 grid`` means: one tidy table (:func:`run_probes`'s
+    columns plus ``backbone``, ``readout`` and ``probe`` = "feature → test split"), pixels first."""
+    tables = [run_probes(pixel_features(images, side), labels, splits, representation=f"pixels {side}×{side}")
+              .assign(backbone="pixels", readout="pixels")]
+    for name, bank in banks.items():
+        for readout, x in (("pooled", bank.pooled), ("2×2 grid", bank.grid_means(2))):
+            tables.append(run_probes(x, labels, splits, representation=f"{name} {readout}")
+                          .assign(backbone=name, readout=readout))
+    results = pd.concat(tables, ignore_index=True)
+    results["probe"] = results["feature"] + " → " + results["test_split"]
+    return results

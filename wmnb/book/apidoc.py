@@ -20,13 +20,14 @@ MODULES = (
     "wmnb.experiments.procrustes", "wmnb.experiments.perturbation", "wmnb.experiments.attention",
     # beyond the paper's figures: temporal superposition (ch. 13), procedural tasks (ch. 14)
     "wmnb.superposition.model", "wmnb.superposition.measures", "wmnb.superposition.sweep",
-    "wmnb.superposition.ksweep", "wmnb.superposition.bridge", "wmnb.superposition.claims", "wmnb.automata.tasks",
-    "wmnb.automata.models",
+    "wmnb.superposition.ksweep", "wmnb.superposition.bridge", "wmnb.superposition.claims", "wmnb.superposition.text",
+    "wmnb.automata.tasks", "wmnb.automata.models",
     "wmnb.automata.training", "wmnb.automata.fsm", "wmnb.automata.extraction", "wmnb.automata.claims",
     # every claim, and every parameter an entry point takes
     "wmnb.claims", "wmnb.checks",
     # figures, one module per topic, in chapter order
-    "wmnb.figures.style", "wmnb.figures.stimuli", "wmnb.figures.tasks", "wmnb.figures.behaviour",
+    "wmnb.figures.style", "wmnb.figures.stimuli", "wmnb.figures.perception", "wmnb.figures.tasks",
+    "wmnb.figures.behaviour",
     "wmnb.figures.relevance", "wmnb.figures.cross_task", "wmnb.figures.orthogonality", "wmnb.figures.dynamics",
     "wmnb.figures.procrustes", "wmnb.figures.perturbation", "wmnb.figures.attention",
     "wmnb.figures.superposition", "wmnb.figures.automata", "wmnb.figures.explorer",

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -78,12 +79,28 @@ def badge_markdown(source: str | Path) -> str:
             "(the first cell installs wmnb; a GPU is used when present).")
 
 
+_LABEL = re.compile(r"^\([A-Za-z0-9_.:-]+\)=[ \t]*\n?", re.MULTILINE)
+_REF = re.compile(r"\{(?:ref|doc)\}`([^`<]*?)\s*<[^`>]+>`")
+_CITE = re.compile(r"\{cite(?::[tp])?\}`([^`]+)`")
+
+
+def plain_markdown(text: str) -> str:
+    """MyST markdown as plain Jupyter markdown (Colab renders no MyST): labels ``(ch-x)=`` dropped,
+    ``{ref}`text <ch-x>``` reduced to its text, a citation ``{cite}`key``` shown as ``[key]``."""
+    text = _LABEL.sub("", text)
+    text = _REF.sub(lambda m: m.group(1), text)
+    return _CITE.sub(lambda m: "[" + ", ".join(k.strip() for k in m.group(1).split(",")) + "]", text)
+
+
 def colab_notebook(source: str | Path):
     """The Colab notebook (an nbformat NotebookNode) for a chapter source."""
     import jupytext
     import nbformat
 
     nb = jupytext.read(Path(source))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = plain_markdown(cell.source)
     setup = nbformat.v4.new_code_cell(setup_source(repository_url()))
     setup.metadata["tags"] = ["colab-setup"]
     nb.cells.insert(0, setup)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -139,24 +140,44 @@ def execute_run(run: ChapterRun, profile: str, *, out_dir: Path = EXECUTED_DIR,
     with env:
         papermill.execute_notebook(nb, str(tmp), parameters=params, cwd=str(ROOT), kernel_name="python3",
                                    progress_bar=False, log_output=log_output)
-    _add_colab_badge(tmp, run.source, run.title)
+    _add_colab_badge(tmp, run.source, run.title, label_suffix="" if run.variant in ("", "all") else run.variant)
     os.replace(tmp, out)
     return out
 
 
-def _add_colab_badge(path: Path, source: str, title_suffix: str = "") -> None:
+#: a MyST target line, ``(ch-stimuli)=``, that labels the heading or paragraph below it
+_LABEL_LINE = re.compile(r"^\(([A-Za-z0-9_.:-]+)\)=[ \t]*$", re.MULTILINE)
+
+
+def _title_cell(cells) -> int | None:
+    """Index of the markdown cell holding the page's ``# title`` (after any MyST labels), or None."""
+    for i, c in enumerate(cells):
+        if c.cell_type == "markdown" and _LABEL_LINE.sub("", c.source).lstrip().startswith("# "):
+            return i
+    return None
+
+
+def _add_colab_badge(path: Path, source: str, title_suffix: str = "", label_suffix: str = "") -> None:
     """Put the chapter's "Open in Colab" link right under its title in the executed notebook, and name the
-    variant in the title (so the variants of one chapter are told apart in the table of contents)."""
+    variant in the title (so the variants of one chapter are told apart in the table of contents).
+
+    ``label_suffix`` (a variant's slug) renames every MyST label of the page, ``(ch-x)=`` to ``(ch-x-gru)=``:
+    the variants of a chapter execute one source, and a label may exist once in the book, so only the
+    chapter's main page (its "all" variant) keeps the labels that ``{ref}`` links point to."""
     import nbformat
 
     from .colab import badge_markdown
 
     nb = nbformat.read(path, as_version=4)
-    at = next((i for i, c in enumerate(nb.cells)
-               if c.cell_type == "markdown" and c.source.lstrip().startswith("# ")), None)
+    if label_suffix:
+        for c in nb.cells:
+            if c.cell_type == "markdown":
+                c.source = _LABEL_LINE.sub(lambda m: f"({m.group(1)}-{label_suffix})=", c.source)
+    at = _title_cell(nb.cells)
     if at is not None and title_suffix:
-        head, _, rest = nb.cells[at].source.lstrip().partition("\n")
-        nb.cells[at].source = f"{head} ({title_suffix})" + (f"\n{rest}" if rest else "")
+        src = nb.cells[at].source
+        m = re.search(r"^# .*$", src, re.MULTILINE)
+        nb.cells[at].source = src[:m.end()] + f" ({title_suffix})" + src[m.end():]
     pos = 0 if at is None else at + 1
     badge = badge_markdown(source)
     if badge:  # no link while the repository address is unset: a dead link is worse than none

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["VERDICT_MARK", "SMOKE_NOTE", "fmt", "interval", "seed_interval", "smoke_suffix", "smoke_banner",
-           "verdict_badge", "claim_markdown", "per_seed_table", "paper_vs_ours", "claims_table", "verdict_styler",
-           "core_table"]
+           "verdict_badge", "claim_markdown", "markdown_table", "claim_section", "per_seed_table", "paper_vs_ours",
+           "claims_table", "verdict_styler", "core_table"]
 
 #: a verdict with its badge, for Markdown
 VERDICT_MARK = {"holds": "✅ holds", "does not hold": "❌ does not hold", "mixed": "⚠️ mixed",
@@ -95,6 +95,28 @@ def claim_markdown(claim: dict, nd: int = 3, *, protocol: bool = False, controls
     if rule and d.get("rule"):
         text += f" Rule: {str(d['rule']).rstrip('.')}."
     return text
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """A Markdown (pipe) table: the ``header`` cells, the ``|---|`` rule, then one line per row of ``rows``
+    (each cell as ``str``; a cell may carry Markdown such as ``**bold**``). No trailing newline."""
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in rows])
+
+
+def claim_section(claim: dict, *, heading: Optional[str] = None, bullets: Sequence[str] = (),
+                  table: Optional[str] = None, after: str = "", nd: int = 3, **claim_options) -> str:
+    """A claim's section of a chapter, from its record: an optional ``### heading``, the claim's paragraph
+    (:func:`claim_markdown`, with ``nd`` and ``claim_options``: protocol, controls, rule), a bullet list
+    (``bullets``, one Markdown string each, without the ``* ``), a Markdown table (e.g. :func:`markdown_table`)
+    and free text ``after`` (appended as is)."""
+    text = (f"### {heading}\n\n" if heading else "") + claim_markdown(claim, nd, **claim_options)
+    if not bullets and table is None:
+        return text + after
+    text += "\n\n" + "".join(f"* {b}\n" for b in bullets)
+    if table is not None:
+        text += ("\n" if bullets else "") + table
+    return text + after
 
 
 def per_seed_table(claim: dict, nd: int = 3) -> Optional[pd.DataFrame]:

@@ -54,7 +54,7 @@ __all__ = ["ARMS", "ARM_LABELS", "SCENARIOS", "SPLITS", "REFERENCE", "REFERENCE_
            "check_arm", "arm_kwargs", "check_params", "needs", "train_runs", "accuracy_per_seed", "reference_table",
            "per_task_table", "location_learner_summary", "attention_maps", "attention_entropy", "gate_suppression",
            "geometry", "precompute", "equivalence_verdict", "a1_rule", "a2_rule", "a3_rule", "a1_per_seed",
-           "claim_A1", "claim_A2", "claim_A3", "claim_records"]
+           "claim_A1", "claim_A2", "claim_A3", "claim_records", "claim_A1_markdown"]
 
 #: arm name -> (readout, attention, gate); ``readout=None`` means "the gate_readout parameter"
 ARMS: dict[str, dict] = {
@@ -709,3 +709,26 @@ def claim_records(runs: RunSet) -> list[dict]:
     out = [claim_A1(acc), claim_A2(geo), claim_A3(acc)]
     core = runs.one("core")
     return [dict(r, claim=f"{r['claim']} ({core})") if core != "gru" else r for r in out]
+
+
+def claim_A1_markdown(a1: dict, profile: str) -> str:
+    """Chapter 11's section for the A1 record (:func:`claim_A1`): the claim with protocol and controls, the table
+    of its parts (diet vs baseline), the share of the gain the location tasks carry and the reference's gate
+    arms over the pooled baseline; ends with :func:`wmnb.book.report.smoke_suffix` of ``profile``."""
+    from ..book.report import claim_section, interval, markdown_table, smoke_suffix, verdict_badge  # noqa: PLC0415
+
+    d = a1["details"]
+    rows = [(k, interval(v["value"], v["ci_low"], v["ci_high"]), verdict_badge(v["verdict"]))
+            for k, v in d["parts"].items()]
+    share = d.get("location_share") or {}
+    gates = "; ".join(f"{ARM_LABELS[g]}: "
+                      + ", ".join(f"{s} {interval(v['value'], v['ci_low'], v['ci_high'])}" for s, v in by.items())
+                      for g, by in d["gate_gain_over_avgpool"].items())
+    after = ("\n\n"
+             f"Share of the gain over the pooled baseline that the three location tasks carry (their gain / 3 over "
+             f"the total gain, per seed): "
+             f"**{interval(share.get('mean'), share.get('ci_low'), share.get('ci_high'))}**. The reference's own "
+             f"arms (channel gates on the pooled map) over the pooled baseline: {gates or 'not trained'}"
+             + smoke_suffix(profile))
+    table = markdown_table(["diet vs baseline", "gain of task attention (novel angle)", "verdict of the part"], rows)
+    return claim_section(a1, table=table, after=after, protocol=True, controls=True)

@@ -39,7 +39,7 @@ from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, ar
                    claim_dict, cores_of, resolve_n_per_condition, run_row, seed_ci, seeds_of, source_tables)
 
 __all__ = ["needs", "cross_task", "claim_F2", "f2_rule", "generalisation_by_core", "task_accuracy", "SITES",
-           "PER_SEED_COLUMNS", "SUMMARY_COLUMNS"]
+           "PER_SEED_COLUMNS", "SUMMARY_COLUMNS", "claim_F2_markdown"]
 
 SITES = ("encoding", "memory")
 
@@ -381,3 +381,22 @@ def claim_F2(source, *, margin: float = 0.05, variant: str = "centred", protocol
                   "-> does not hold, straddling / < 2 seeds / control failed / not comparable (every task within "
                   "2 points on novel angles) -> inconclusive; combined over parts (holds + does not hold -> mixed)"),
         protocol=PROTOCOL_NAMES.get(protocol, protocol), per_seed=per_seed, controls=controls)
+
+
+def claim_F2_markdown(claim: dict) -> str:
+    """Chapter 6's section for the F2 record (:func:`claim_F2`): the claim, protocol, variant, sites and
+    controls, the table of its parts (one per gated core and site) and the verdicts of the other readings."""
+    from ..book.report import claim_section, interval, markdown_table  # noqa: PLC0415
+
+    d = claim["details"]
+    rows = [(k.split("@")[0].upper(), k.split("@")[1], interval(v["diff"], v["ci_low"], v["ci_high"]),
+             "yes" if v["comparable"] else "no", "pass" if v["controls_pass"] else "FAIL", f"**{v['verdict']}**")
+            for k, v in d["parts"].items()]
+    others = "\n".join(f"* {name} ({o['variant']}, {o['protocol']}): **{o['verdict']}** by the same rule."
+                       for name, o in d["others"].items())
+    table = markdown_table(["gated core", "site", "GI(RNN) - GI(gated), paired by seed", "comparable", "control",
+                            "verdict"], rows)
+    bullets = [f"Protocol: **{claim['protocol']}**, variant **{d['variant']}**, sites {', '.join(d['sites'])}.",
+               f"Controls: {claim['controls']}."]
+    return claim_section(claim, bullets=bullets, table=table,
+                         after="\n\nThe other readings of the same data:\n\n" + others)

@@ -35,8 +35,9 @@ from ..verdicts import combine, interval_verdict, per_seed_values
 from .core import (EXPERIMENT_VERSION, ExperimentTables, add_seed, aggregate, arm_of, as_runset, check_split,
                    claim_dict, cores_of, resolve_n_per_condition, run_row, seed_ci, seeds_of, source_tables)
 
-__all__ = ["needs", "stsf_features_for", "relevance", "claim_F1", "f1_rule", "irrelevant_by_scenario", "PER_SEED_COLUMNS", "SUMMARY_COLUMNS",
-           "PROTOCOLS"]
+__all__ = ["needs", "stsf_features_for", "relevance", "claim_F1", "f1_rule", "irrelevant_by_scenario",
+           "irrelevant_by_protocol", "protocol_gap_markdown", "claim_F1_markdown", "PER_SEED_COLUMNS",
+           "SUMMARY_COLUMNS", "PROTOCOLS"]
 
 #: the protocols :func:`relevance` computes by default, primary first
 PROTOCOLS = ("image", "transfer", "sequence")
@@ -374,3 +375,58 @@ def claim_F1(source, *, level: float = 0.85, margin: float = 0.05, single: str =
         m, (lo, hi), "MTMF irrelevant properties > 85 % at t = 0; single-task models lower (Fig. 2b)",
         res["verdict"], details, protocol=PROTOCOL_NAMES.get(protocol, protocol), per_seed=per_seed,
         controls=controls)
+
+
+def irrelevant_by_protocol(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The task-irrelevant rows of a :func:`relevance` summary, meaned over properties per seed, then over seeds:
+    a table scenario x (accuracy | normalised, protocol), and per scenario the gap "sequence" minus "image" of
+    the normalised value (scenarios lacking either protocol are left out)."""
+    irr = summary[~summary.relevant]
+    tab = (irr.groupby(["protocol", "scenario", "seed"])[["accuracy", "normalised"]].mean()
+           .groupby(["protocol", "scenario"]).mean().unstack("protocol"))
+    gap = {}
+    for s in tab.index:
+        try:
+            gap[s] = tab.loc[s, ("normalised", "sequence")] - tab.loc[s, ("normalised", "image")]
+        except KeyError:
+            pass
+    return tab, gap
+
+
+def protocol_gap_markdown(gap: Mapping[str, float]) -> str:
+    """The sentence on :func:`irrelevant_by_protocol`'s gaps: what the paper-style split adds over the
+    image-disjoint one."""
+    return ("Paper-style minus image-disjoint (normalised): " + ", ".join(f"{s} {g:+.3f}" for s, g in gap.items())
+            + ". A positive gap is accuracy that comes from recognising images already seen in fitting, not from "
+              "a code that generalises to new images of the same object.")
+
+
+def claim_F1_markdown(cl: dict, heading: str) -> str:
+    """Chapter 5's section for one core's F1 record (:func:`claim_F1`): the claim, its protocol and controls,
+    the compared quantity with its intervals, parts A and B, the per-property values and the table of the same
+    rule under every protocol."""
+    from ..book.report import claim_section, interval, markdown_table  # noqa: PLC0415
+
+    d = cl["details"]
+    props = ", ".join(d["properties"])
+    per_p = "; ".join(f"{p}: " + ", ".join(f"{s} {v:.2f}" for s, v in sorted(d["per_property"][p].items()))
+                      for p in d["properties"])
+    stmf = (f" STMF models sit at {interval(d['stmf_mean'], d['stmf_ci_low'], d['stmf_ci_high'])}."
+            if "stmf_mean" in d else "")
+    rows = [(v["label"], f"{v['mtmf']:.3f}", f"{v['single']:.3f}", f"{v['diff']:+.3f}", f"{v['mtmf_raw']:.3f}",
+             f"{v['single_raw']:.3f}", v["verdict"]) for v in d["by_protocol"].values()]
+    bullets = [
+        f"Protocol of the verdict: **{cl['protocol']}**. Controls: {cl['controls']}.",
+        f"Compared quantity: task-irrelevant accuracy normalised above chance, averaged over the properties "
+        f"irrelevant in both diets ({props}). MTMF {interval(d['mtmf'], cl['ci_low'], cl['ci_high'])}, "
+        f"STSF {interval(d['single_mean'], d['single_ci_low'], d['single_ci_high'])}; "
+        f"paired difference MTMF - STSF {interval(d['diff'], d['diff_ci_low'], d['diff_ci_high'])} "
+        f"over {d['n_seeds']} seed(s).{stmf}",
+        f"Part A, *MTMF keeps irrelevant properties at the paper's level* (85 % is {d['keep_level']:.3f} on the "
+        f"normalised scale for these properties): **{d['keep']}**. Part B, *single-task models keep less* (paired "
+        f"difference above {d['margin']}): **{d['less']}**.",
+        f"Per property (normalised, irrelevant contexts): {per_p}.",
+    ]
+    table = markdown_table(["protocol", "MTMF (normalised)", "STSF (normalised)", "difference", "MTMF raw acc.",
+                            "STSF raw acc.", "verdict by the same rule"], rows)
+    return claim_section(cl, heading=heading, bullets=bullets, table=table)

@@ -12,6 +12,7 @@ sweep     profiles, parameter checks, the cached sweep table and the cached N-ba
 ksweep    the sweep over the delay k at the main capacity ratio d / (n k) (its own cache kind)
 bridge    the same angle statistics for the N-back RNN / GRU / LSTM, and T3's temporal overlap with its plants
 claims    claims T1-T3: pure rules, planted controls, claim records (``claim_records`` for the claims page)
+text      what chapter 13 says about these tables and records, as Markdown
 """
 from __future__ import annotations
 
