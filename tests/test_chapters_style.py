@@ -11,15 +11,11 @@ BOOK = ROOT / "book"
 MAX_CELL_LINES = 15
 
 #: chapter sources whose code cells may be longer, with the reason
-LONG_CELLS_EXEMPT = {
-    "12_claims.md": "the claims page is rewritten by the chapter-15 work (issue 23); this branch does not edit it",
-}
+LONG_CELLS_EXEMPT: dict[str, str] = {}
 #: pages that must carry a ``(ch-...)=`` label right before their title
 LABELLED = sorted(p.name for p in BOOK.glob("[01][0-9]_*.md")) + ["intro.md", "reproducibility.md", "references.md"]
 #: labels that other pages may link to before their page defines them, with the reason
-PENDING_LABELS = {
-    "ch-claims": "book/12_claims.md (not edited on this branch) gets its label with the chapter-15 work (issue 23)",
-}
+PENDING_LABELS: dict[str, str] = {}
 
 LABEL = re.compile(r"^\(([A-Za-z0-9_.:-]+)\)=[ \t]*$", re.MULTILINE)
 TITLE_LABEL = re.compile(r"^\((ch-[a-z0-9-]+)\)=\n# ", re.MULTILINE)
@@ -87,8 +83,6 @@ def test_the_cell_length_check_finds_a_long_cell():
 
 @pytest.mark.parametrize("name", LABELLED)
 def test_every_chapter_has_a_label_before_its_title(name):
-    if name == "12_claims.md":
-        pytest.skip(PENDING_LABELS["ch-claims"])
     m = TITLE_LABEL.search((BOOK / name).read_text())
     assert m, f"{name}: no (ch-...)= line right before its '# ' title"
     stem = name.split(".")[0].split("_", 1)[-1]

@@ -27,7 +27,8 @@ def test_claims_json_has_the_documented_fields(tmp_path):
     data = json.loads((tmp_path / "claims.json").read_text())
     (row,) = data["claims"]
     assert set(row) == {"claim", "statement", "measure", "protocol", "value", "interval", "per_seed", "controls",
-                        "paper", "verdict"}
+                        "paper", "verdict", "arm"}
+    assert row["arm"] == "default"  # a record without an arm is the book's default arm's
     assert [r["value"] for r in row["per_seed"]] == pytest.approx([0.09, 0.07, 0.10])
     assert row["claim"] == "F9" and row["verdict"] == "holds" and len(row["interval"]) == 2
     assert row["interval"][0] < row["value"] < row["interval"][1]

@@ -47,11 +47,15 @@ def test_no_flip_when_every_arm_agrees():
 
 
 def test_at_the_margin_only_when_an_interval_end_is_next_to_the_threshold():
-    assert ablation.at_margin(_rec("F5", "holds", 0.5, 0.101, 0.9, margin=0.1))        # lo 0.001 above 0.1
-    assert not ablation.at_margin(_rec("F5", "holds", 0.5, 0.3, 0.9, margin=0.1))      # far from it
+    assert ablation.at_margin(_rec("F9", "holds", 0.5, 0.101, 0.9, threshold=0.1))     # lo 0.001 above 0.1
+    assert not ablation.at_margin(_rec("F9", "holds", 0.5, 0.3, 0.9, threshold=0.1))   # far from it
     assert ablation.at_margin(_rec("F9", "does not hold", -0.5, -0.9, -0.02), threshold=0.0)
-    assert not ablation.at_margin(_rec("F9", "inconclusive", 0.0, -0.1, 0.1))          # nothing decided
-    assert not ablation.at_margin(_rec("F9", "holds", 0.5, float("nan"), float("nan")))
+    assert not ablation.at_margin(_rec("F9", "inconclusive", 0.0, -0.1, 0.1, threshold=0.0))  # nothing decided
+    assert not ablation.at_margin(_rec("F9", "holds", 0.5, float("nan"), float("nan"), threshold=0.0))
+    assert not ablation.at_margin(_rec("F2", "holds", 0.5, 0.001, 0.9))                # states no threshold
+    # a decided part next to the threshold (F5's per-N parts) puts the whole record at the margin
+    part = dict(value=0.05, ci_low=0.0, ci_high=0.099, verdict="holds")
+    assert ablation.at_margin(_rec("F5", "mixed", 0.2, 0.0, 0.4, threshold=0.1, per_n={"1": part}))
 
 
 def test_a_factor_arm_changes_only_its_factor_and_the_paper_arm_takes_all_but_the_control():

@@ -101,3 +101,15 @@ def test_write_pages_writes_only_what_changed(tmp_path):
     first = findings.write_pages(tmp_path)
     assert {p.name for p in first} == {"findings.md", "changelog.md", "citation.md"}
     assert findings.write_pages(tmp_path) == []
+
+
+def test_the_landing_page_reads_the_default_arm_and_keeps_the_others_apart(tmp_path):
+    from wmnb.book import findings
+
+    rows = [dict(claim="F2", verdict="does not hold", arm="default"),
+            dict(claim="F2", verdict="holds", arm="paper-faithful"), dict(claim="F3", verdict="holds")]
+    (tmp_path / "_build").mkdir()
+    (tmp_path / "_build" / "claims.json").write_text(json.dumps({"claims": rows, "meta": {}}))
+    data = findings.load_claims(tmp_path)
+    assert [(c["claim"], c["verdict"]) for c in data["claims"]] == [("F2", "does not hold"), ("F3", "holds")]
+    assert [c["verdict"] for c in data["arms"]["paper-faithful"]] == ["holds"]

@@ -67,7 +67,7 @@ def f9_from_table(table: pd.DataFrame, *, scenario: str = "MTMF", margin: float 
     per_seed = per_seed_values(table.seed, gap, label=table.core)
     return dict(claim="F9", statement=statement, value=value, ci_low=lo, ci_high=hi, paper=PAPER_F9,
                 verdict=verdict, protocol="held-out pools (novel angle vs novel identity)", controls="",
-                details=dict(rule=claim_F9.__doc__.split("Rule: ")[1].strip(),
+                details=dict(rule=claim_F9.__doc__.split("Rule: ")[1].strip(), threshold=margin,
                              value_name="novel-angle minus novel-identity masked accuracy",
                              per_seed=per_seed, runs=table.round(4).to_dict("records")))
 
@@ -95,10 +95,11 @@ def _mtmf(p, cores):
 
 def needs(p: Mapping[str, Any]) -> list[RunSpec]:
     """The runs the claims page reads for its parameters ``p`` (``profile``, ``cores``, ``dynamics_cores``,
-    ``seeds`` / ``n_seeds``, ``stsf_features``, ``arm``, ``only``; :func:`collect`): F1's diets of the GRU, the MTMF runs
-    of ``cores`` and ``dynamics_cores``, and, for the default arm, the extension claims' runs (attention A1-A3
-    on the first :data:`wmnb.config.ATTENTION_SEEDS` seeds; the superposition bridge T3 on MTMF of every core;
-    the procedural tasks P1-P3 train no run of :mod:`wmnb.training`)."""
+    ``seeds`` / ``n_seeds``, ``stsf_features``, ``arm``, ``only``; :func:`collect`): F1's diets of the GRU, the
+    MTMF runs of ``cores`` and ``dynamics_cores`` (only those of the claims ``only`` selects), and, for the
+    default arm, the extension claims' runs (attention A1-A3 on the first :data:`wmnb.config.ATTENTION_SEEDS`
+    seeds; the superposition bridge T3 on MTMF of every core; the procedural tasks P1-P3 train no run of
+    :mod:`wmnb.training`)."""
     q = _claim_parameters(p["profile"], p.get("cores") or CORES, p.get("dynamics_cores"), seeds_of(p),
                           p.get("stsf_features"), arm_of(p))
     only = check_only(p.get("only"))

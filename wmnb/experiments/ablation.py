@@ -28,12 +28,13 @@ from .. import claims, params
 from ..config import ABLATION, CORES, WORLD, sizes
 from ..errors import ConfigError
 from ..runs import DEFAULT_ARM, Arm, RunSpec
-from ..verdicts import HOLDS, INCONCLUSIVE, NOT
+from ..verdicts import HOLDS, INCONCLUSIVE, MIXED, NOT
 from .core import seeds_of
 
 __all__ = ["Factor", "FACTOR_NAMES", "PAPER", "factors", "paper_arm", "factor_arm", "arms", "check_factors",
-           "paper_needs", "needs", "collect", "describe", "settings_table", "accuracy_table", "verdict_table", "flips",
-           "reversals", "at_margin", "flips_markdown", "PARAMETERS"]
+           "paper_needs", "paper_records", "needs", "collect", "describe", "settings_table", "accuracy_table",
+           "verdict_table", "flips", "reversals", "at_margin", "flips_markdown", "learned_markdown", "scope_markdown",
+           "wide_table", "MARGIN_BAND", "LEARNED_MARGIN", "PARAMETERS"]
 
 #: the factors of the paper-vs-default table, in the chapter's order
 FACTOR_NAMES = ("readout", "identities", "optimiser", "backbone")
@@ -130,6 +131,15 @@ def paper_needs(p: Mapping[str, Any]) -> list[RunSpec]:
     if not p.get("paper_arm", True):
         return []
     return claims.needs({**p, "arm": paper_arm(p["profile"])})
+
+
+def paper_records(w, *, only: Optional[Sequence[str]] = None, enabled: bool = True, **kw) -> list[dict]:
+    """The paper-faithful arm's claim records of the paper's findings among ``only`` (None: F1-F9), for the
+    claims page (``kw``: further arguments of :func:`wmnb.claims.collect`); none when not ``enabled``."""
+    selected = [x for x in (only or ["F"]) if x[0] == "F"]
+    if not (enabled and selected):
+        return []
+    return claims.collect(w, only=selected, arm=paper_arm(w.profile), **kw)
 
 
 def _factor_scope(p: Mapping[str, Any]) -> dict:
@@ -247,26 +257,26 @@ MARGIN_BAND = 0.1
 
 
 def at_margin(record: Mapping[str, Any], threshold: Optional[float] = None, band: float = MARGIN_BAND) -> bool:
-    """Whether ``record``'s verdict rests on an interval end within ``band`` x (interval width) of its rule's
-    threshold (``threshold``, else the record's ``details["threshold"]``, else its ``details["margin"]``, else 0).
+    """Whether ``record``'s verdict rests on an interval that ends within ``band`` x (its width) of the rule's
+    threshold: the record's own interval or one of its decided parts (``details["per_n"]``, e.g. F5's per-N
+    parts). The threshold is ``threshold``, else the one the record states (``details["threshold"]``: F5, F9);
+    a record that states none is never marked (its rule compares something other than its headline interval).
 
-    Such a verdict can change with a build's seeds or arithmetic without the effect changing: the chapter shows
-    it as "at the margin" beside the verdict. An inconclusive verdict or a missing interval is never at the
-    margin (nothing was decided)."""
-    lo, hi = record.get("ci_low"), record.get("ci_high")
-    if record.get("verdict") not in (HOLDS, NOT) or lo is None or hi is None:
-        return False
-    lo, hi = float(lo), float(hi)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return False
+    Such a verdict can change with a build's seeds or arithmetic without the effect changing: the chapter marks
+    it "at the margin" beside the verdict. A part that is inconclusive or has no interval decides nothing."""
     d = record.get("details") or {}
-    t = threshold if threshold is not None else d.get("threshold", d.get("margin", 0.0))
-    try:
-        t = float(t)
-    except (TypeError, ValueError):
+    t = threshold if threshold is not None else d.get("threshold")
+    if t is None or record.get("verdict") not in (HOLDS, NOT, MIXED):
         return False
-    tol = band * max(hi - lo, 1e-12)
-    return min(abs(lo - t), abs(hi - t)) <= tol
+    parts = [record] + [p for p in (d.get("per_n") or {}).values() if isinstance(p, Mapping)]
+    for part in parts:
+        lo, hi = part.get("ci_low"), part.get("ci_high")
+        if part.get("verdict", record.get("verdict")) not in (HOLDS, NOT) or lo is None or hi is None:
+            continue
+        lo, hi = float(lo), float(hi)
+        if np.isfinite(lo) and np.isfinite(hi) and min(abs(lo - t), abs(hi - t)) <= band * max(hi - lo, 1e-12):
+            return True
+    return False
 
 
 def verdict_table(records: Mapping[str, Sequence[Mapping[str, Any]]], reference: str = DEFAULT_ARM.name

@@ -548,7 +548,7 @@ def claim_F5(source, scenario: Optional[str] = None, core: Optional[str] = None,
         value_name="validation - generalisation accuracy, E(i,i) -> E(j,j), per-step centred, positions >= 1",
         per_n={str(k): dict(v) for k, v in res["per_n"].items()}, validation=res["validation"],
         generalisation=res["generalisation"], chance=res["chance"], n_cells=res["n_cells"],
-        n_dropped=res["n_dropped"], margin=margin, core=core, scenario=scenario)
+        n_dropped=res["n_dropped"], margin=margin, threshold=margin, core=core, scenario=scenario)
     for col in ("gap", "step0_validation", "step0_generalisation", "overlap", "overlap_ceiling", "overlap_null",
                 "overlap_relative", "mean_angle_deg"):
         if col in summ.columns:
