@@ -58,3 +58,13 @@ def test_shadow_build_never_touches_the_real_claims_json(tmp_path, monkeypatch):
     assert not book.is_fresh(run, "smoke", out_dir)
     written.unlink()
     assert not book.is_fresh(run, "smoke", out_dir)
+
+
+def test_the_shadow_root_of_the_smoke_check_holds_the_bibliography(tmp_path):
+    """A shadow build cites from book/references.bib like the real one (it once had only the .md front matter,
+    and every {cite} became a warning)."""
+    from wmnb.book import executor
+
+    root = executor.shadow_root(tmp_path / "shadow")
+    assert (root / "book" / "references.bib").read_bytes() == (executor.BOOK_DIR / "references.bib").read_bytes()
+    assert not list((root / "book").glob("[0-9][0-9]_*.md"))  # chapter sources are still read from the repo

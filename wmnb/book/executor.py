@@ -393,7 +393,7 @@ def shadow_root(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     for name in ("_config.yml", "_toc.yml"):
         atomic_write_bytes(path / name, (ROOT / name).read_bytes())
-    for src in BOOK_DIR.glob("*.md"):
+    for src in [*BOOK_DIR.glob("*.md"), *BOOK_DIR.glob("*.bib")]:  # front matter and the bibliography it cites
         if not src.name[:2].isdigit():
             atomic_write_bytes(path / "book" / src.name, src.read_bytes())
     return path
