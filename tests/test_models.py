@@ -227,3 +227,23 @@ def test_attention_model_forward_is_per_shown_image(maps):
         whole = m(stim, tv).embedding
         alone = m(stim[:1], tv[:1]).embedding
     assert torch.allclose(whole[:1], alone, atol=1e-6)
+
+
+def test_avgpool_readout_pools_before_projecting_and_equals_the_reference_order():
+    """Without an activation the 1x1 conv commutes with the mean over positions: the cheap order (pool first)
+    must give the reference design's numbers (project, then pool); with a ReLU between them it must not pool
+    first."""
+    import torch
+
+    from wmnb.models import AvgPoolReadout, ModelConfig
+
+    torch.manual_seed(0)
+    maps = torch.randn(5, 40, 7, 7)
+    lin = AvgPoolReadout(40, ModelConfig(core="gru", readout="avgpool", embedding_dim=16))
+    ref = lin.proj(maps).mean(dim=(2, 3))
+    assert torch.allclose(lin.image_part(maps), ref, atol=1e-5)
+    relu = AvgPoolReadout(40, ModelConfig(core="gru", readout="avgpool", embedding_dim=16,
+                                          projection_activation="relu"))
+    assert torch.allclose(relu.image_part(maps), torch.relu(relu.proj(maps)).mean(dim=(2, 3)))
+    assert not torch.allclose(relu.image_part(maps), torch.relu(relu.proj(maps.mean(dim=(2, 3), keepdim=True)))
+                              .flatten(1), atol=1e-3)

@@ -274,8 +274,13 @@ class AvgPoolReadout(nn.Module):
         super().__init__()
         self.proj = nn.Conv2d(in_channels, cfg.embedding_dim, 1)
         self.act = nn.ReLU() if cfg.projection_activation == "relu" else nn.Identity()
+        self.cfg_linear = cfg.projection_activation != "relu"
 
     def image_part(self, maps):
+        if self.cfg_linear:
+            # a 1x1 conv without activation commutes with the mean over positions: pooling first is the same map,
+            # 49x cheaper (it made the paper's readout on all 1280 channels affordable: 10 min -> 40 s a run)
+            return self.proj(maps.mean(dim=(2, 3), keepdim=True)).flatten(1)
         return self.act(self.proj(maps)).mean(dim=(2, 3))
 
 

@@ -74,6 +74,7 @@ def accuracy_bars(acc: pd.DataFrame, split_label: str = "novel angles"):
         ax.set_ylim(0.4, 1.0)
         ax.set_title(f"MTMF {core}")
     axes[0][0].set_ylabel(f"masked accuracy, {split_label}")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
     fig.tight_layout()
+    fig.legend(handles, labels, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     return fig
