@@ -247,3 +247,21 @@ def test_avgpool_readout_pools_before_projecting_and_equals_the_reference_order(
     assert torch.allclose(relu.image_part(maps), torch.relu(relu.proj(maps)).mean(dim=(2, 3)))
     assert not torch.allclose(relu.image_part(maps), torch.relu(relu.proj(maps.mean(dim=(2, 3), keepdim=True)))
                               .flatten(1), atol=1e-3)
+
+
+def test_the_linear_avgpool_model_reads_the_pooled_table_and_gives_the_full_maps_answer():
+    """The pooled copy of the frozen table is an optimisation only: the embedding equals projecting the full
+    gathered maps and pooling them."""
+    import torch
+
+    from wmnb.models import ModelConfig, WMModel
+
+    torch.manual_seed(0)
+    feats = torch.randn(12, 24, 7, 7)
+    m = WMModel(ModelConfig(core="gru", readout="avgpool", hidden_size=16, pca_channels=None), feats)
+    assert m.pooled_table.shape == (12, 24, 1, 1)
+    stim = torch.tensor([[0, 3, 3, 11]])
+    ref = m.readout.proj(m.table[stim.reshape(-1)].float()).mean(dim=(2, 3)).reshape(1, 4, -1)
+    assert torch.allclose(m._image_part(stim), ref, atol=1e-5)
+    spatial = WMModel(ModelConfig(core="gru", hidden_size=16, pca_channels=8), feats)
+    assert spatial.pooled_table is None
