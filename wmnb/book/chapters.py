@@ -96,8 +96,8 @@ CHAPTERS: list[ChapterRun] = [
 #: page prefixes of the slowest pages of the last measured cold quick build (2 cores; see the reproducibility
 #: page), slowest first: a build with no timings of its own starts them first, so that no long page is left
 #: running alone at the end of its stage
-COLD_FIRST = ("15_ablation", "14_procedural", "07_orthogonalization__rnn", "07_orthogonalization__gru", "02_perception",
-              "13_superposition", "05_task_relevance", "08_memory_dynamics__rnn", "11_attention")
+COLD_FIRST = ("15_ablation", "14_procedural", "07_orthogonalization__rnn", "07_orthogonalization__gru",
+              "02_perception", "13_superposition", "05_task_relevance", "08_memory_dynamics__rnn", "11_attention")
 
 
 def runs_of(run: ChapterRun, profile: str) -> list[RunSpec]:
