@@ -42,6 +42,7 @@ from torch import nn
 from .cache import CacheEntry, atomic_write_with, config_hash, default_cache_dir
 from . import params
 from .errors import AssetError, ConfigError, check_choice, check_int
+from .progress import progress_bar
 
 __all__ = [
     "BackboneSpec", "Backbone", "FeatureBank", "register_backbone", "registered_backbones",
@@ -368,10 +369,7 @@ def calibration_indices(n: int, max_images: int = CALIBRATION_MAX_IMAGES) -> np.
 
 
 def _progress(it, progress: bool, desc: str):
-    if not progress:
-        return it
-    from tqdm.auto import tqdm
-    return tqdm(it, desc=desc, leave=False)
+    return progress_bar(it, enabled=progress, desc=desc, leave=False)
 
 
 def extract_maps(backbone: Backbone, images: np.ndarray, *, batch_size: int = 32,
@@ -388,9 +386,7 @@ def extract_maps(backbone: Backbone, images: np.ndarray, *, batch_size: int = 32
     maps = np.empty((n, backbone.channels, 7, 7), dtype=np.float16)
     pooled = np.empty((n, backbone.channels), dtype=np.float32)
     starts = range(0, n, batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-        starts = tqdm(starts, desc=f"features ({backbone.name})", unit="batch", leave=False)
+    starts = progress_bar(starts, enabled=progress, desc=f"features ({backbone.name})", unit="batch", leave=False)
     for start in starts:
         m = backbone(images[start:start + batch_size])
         if m.shape[1:] != (backbone.channels, 7, 7):

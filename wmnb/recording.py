@@ -14,6 +14,7 @@ import torch
 
 from wmnb.config import ANALYSIS_SEED, FEATURES
 from wmnb.errors import ConfigError, check_choice, check_int
+from wmnb.progress import progress_bar
 from wmnb.tasks import NBackTrials, TrialStream
 
 __all__ = ["Recording", "record"]
@@ -136,10 +137,7 @@ def record(run, stimuli=None, features=None, split: str = "train", n_per_conditi
     probs = np.empty((B, T, 3), np.float32)
     cell = np.empty((B, T, H), np.float32) if model.has_cell else None
     attn = None
-    starts = range(0, B, batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-        starts = tqdm(starts, desc="record", leave=False)
+    starts = progress_bar(range(0, B, batch_size), enabled=progress, desc="record", leave=False)
     for s in starts:
         e = min(s + batch_size, B)
         x = torch.as_tensor(trials.stimuli[s:e], device=dev)

@@ -45,6 +45,7 @@ from wmnb.config import EVAL_SPLITS, FEATURES, PROFILES, SCENARIOS, SPLITS, TRAI
 from wmnb.cache import CacheEntry, atomic_write_bytes, atomic_write_json, atomic_write_with, config_hash, \
     default_cache_dir, describe_owner, entry_lock, sha256_bytes
 from wmnb.errors import ConfigError, check_choice, check_device, check_float, check_int
+from wmnb.progress import progress_bar
 from wmnb.models import ModelConfig, WMModel
 from wmnb.tasks import NBackTrials, TrialStream, scenario_conditions
 
@@ -689,11 +690,8 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                 rows, step, best, elapsed_before = [], 0, dict(score=-1.0, step=0, state=None), 0.0
                 run_loss, run_correct, run_count, run_batches = 0.0, 0, 0, 0
         model.train()
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=config.steps, initial=step, desc=f"train {config.scenario} {config.model.core}",
-                       leave=False)
+        bar = progress_bar(total=config.steps, initial=step, enabled=progress, leave=False,
+                           desc=f"train {config.scenario} {config.model.core}")
         try:
             while step < config.steps:
                 batch = stream.sample_batch(rng, config.batch_size)
@@ -731,7 +729,7 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                             score = float(df.accuracy.iloc[0])
                             if score > best["score"]:
                                 best = dict(score=score, step=step, state=_state_copy(model))
-                    if bar is not None:
+                    if not bar.disable:
                         acc = {r["split"]: r["accuracy"] for r in rows[-(len(eval_sets) * 20):]
                                if r["step"] == step and r["feature"] == "all"}
                         bar.set_postfix({k[:9]: f"{v:.3f}" for k, v in acc.items()})
@@ -743,13 +741,11 @@ def _train_loop(stimuli, features, config, entry, key, maps, device, conditions,
                         rows=rows, step=step, best=best,
                         running=(run_loss, run_correct, run_count, run_batches),
                         elapsed=elapsed_before + time.perf_counter() - t_start))
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
                 if _interrupt_after is not None and step >= _interrupt_after:
                     raise _Interrupted(f"interrupted after step {step}")
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
 
     elapsed = elapsed_before + time.perf_counter() - t_start
     last_state = _state_copy(model)

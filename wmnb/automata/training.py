@@ -25,6 +25,7 @@ import torch
 from ..cache import CacheEntry, atomic_write_json, atomic_write_with, config_hash, default_cache_dir
 from ..config import AUTOMATA, check_seeds, sizes
 from ..errors import ConfigError, TrainingError, check_choice, check_float, check_int
+from ..progress import progress_bar
 from . import models as M
 from .tasks import TASK_NAMES, get_task, sample
 
@@ -82,8 +83,6 @@ def spec_for(task: str, model: str, seed: int, *, train_length: int, steps: int,
 def train(spec: TrainSpec, *, device: str = "auto", progress: bool = True) -> tuple[torch.nn.Module, dict]:
     """Train ``spec`` from scratch; returns the model (on CPU, eval mode) and a log dict
     (``n_params, hidden, seconds, final_loss, final_train_accuracy``)."""
-    from tqdm.auto import tqdm
-
     from ..training import resolve_device
 
     dev = resolve_device(device)
@@ -97,8 +96,8 @@ def train(spec: TrainSpec, *, device: str = "auto", progress: bool = True) -> tu
     t0, c0 = time.time(), time.process_time()
     losses, accs = [], []
     model.train()
-    for _ in tqdm(range(spec.steps), desc=f"{spec.task}/{spec.model}/s{spec.seed}", disable=not progress,
-                  leave=False):
+    for _ in progress_bar(range(spec.steps), enabled=progress, desc=f"{spec.task}/{spec.model}/s{spec.seed}",
+                          leave=False):
         length = int(rng.integers(1, spec.train_length + 1))
         b = sample(task, spec.batch_size, length, rng)
         x = torch.from_numpy(b.x).to(dev)

@@ -32,6 +32,7 @@ from pathlib import Path
 from ..cache import CacheEntry, atomic_write_bytes, default_cache_dir, sha256_file
 from ..config import PROFILES
 from ..errors import check_choice, check_int
+from ..progress import STATIC_ENV, progress_bar
 from . import sweep
 from .chapters import CHAPTERS, COLD_FIRST, ChapterRun, select
 from .paths import BOOK_DIR, BUILD_ROOT_ENV, EXECUTED_DIR, NBVAL_DIR, ROOT
@@ -102,11 +103,11 @@ def is_fresh(run: ChapterRun, profile: str, out_dir: Path = EXECUTED_DIR) -> boo
 @contextmanager
 def _kernel_env(out_dir: Path, threads: int | None = None):
     """The environment the chapter kernels inherit while the block runs (restored after): explorers render
-    their static fallback, artefacts go under this build's root (never another's), tqdm shows no progress bar
-    (in a notebook it is a widget, dead in the HTML), and with ``threads`` each
+    their static fallback and :func:`wmnb.progress.progress_bar` draws no bar (in a notebook it is a widget, dead
+    in the HTML), artefacts go under this build's root (never another's), and with ``threads`` each
     kernel's torch uses that many CPU threads (parallel chapters share the cores instead of fighting)."""
-    want = {"WMNB_STATIC": "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve()),
-            "TQDM_DISABLE": "1"}  # a progress bar in a static page is a dead widget (it loads from a CDN)
+    # TQDM_DISABLE for any bar outside wmnb's own (the notebook bar ignores it: it passes disable explicitly)
+    want = {STATIC_ENV: "1", BUILD_ROOT_ENV: str(_root_of(out_dir).resolve()), "TQDM_DISABLE": "1"}
     if threads is not None:
         want.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     before = {k: os.environ.get(k) for k in want}
@@ -218,9 +219,7 @@ def pretrain(runs: list[ChapterRun], profile: str, out_dir: Path = EXECUTED_DIR,
     if workers > 1:
         failed = dict(sweep.run(items, executor="local", workers=workers, threads=1).failed)
     else:
-        from tqdm.auto import tqdm
-
-        for it in tqdm(items, desc="training runs", unit="run"):
+        for it in progress_bar(items, desc="training runs", unit="run"):
             try:
                 sweep.train_one(it)
             except Exception as exc:  # the chapter that needs it retrains it and reports the error in place

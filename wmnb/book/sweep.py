@@ -32,6 +32,7 @@ from .. import params, pipeline
 from ..cache import CacheEntry, default_cache_dir, lock_owner
 from ..config import check_profile
 from ..errors import ConfigError, check_choice, check_int
+from ..progress import progress_bar
 from ..runs import RunSpec
 from ..training import run_key, train
 from .chapters import chapter_parameters, runs_of, select
@@ -361,9 +362,7 @@ def time_stamp() -> str:
 
 
 def _bar(total: int, progress: bool, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not progress, unit="run")
+    return progress_bar(total=total, enabled=progress, desc=desc, unit="run")
 
 
 def _collect(job, it: PlannedRun, result: SweepResult, bar, out) -> None:

@@ -44,6 +44,7 @@ from ..analysis.attention import (_ci, channel_relevance, entropy_from_arrays, m
                                   suppression_index)
 from ..config import ATTENTION_SEEDS, CORES, EVAL_SPLITS, FEATURES, MULTI_TASK_SCENARIOS, ORTHOGONALITY, seeds_for
 from ..errors import ConfigError, check_choice, check_choices
+from ..progress import progress_bar
 from ..models import ModelConfig
 from ..pipeline import RunSet
 from ..runs import Arm, RunSpec, train_config
@@ -408,10 +409,7 @@ def precompute(runs: RunSet, *, geometry_scenario: str = "MTMF", progress: bool 
     analysis recording is made once (maps, entropy and geometry share it; the gate tables use the novel-identity
     recording). Afterwards :func:`attention_maps`, :func:`attention_entropy`, :func:`geometry` and
     :func:`gate_suppression` read the cache."""
-    specs = list(runs)
-    if progress:
-        from tqdm.auto import tqdm
-        specs = tqdm(specs, desc="attention tables", leave=False)
+    specs = progress_bar(list(runs), enabled=progress, desc="attention tables", leave=False)
     for spec in specs:
         one = RunSet(runs.world, [spec])
         if _is_attention(spec):

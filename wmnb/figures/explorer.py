@@ -6,13 +6,11 @@ instead, so the HTML book never contains a dead widget.
 """
 from __future__ import annotations
 
-import os
 from typing import Callable
 
+from ..progress import static_mode
 
-def static_mode() -> bool:
-    """True when executing for the static book (set by :func:`wmnb.book.execute_run`)."""
-    return os.environ.get("WMNB_STATIC", "") == "1"
+__all__ = ["static_mode", "explorer", "fallback_table"]
 
 
 def explorer(make_widget: Callable[[], object], make_static: Callable[[], object]) -> object:

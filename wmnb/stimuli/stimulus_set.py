@@ -43,6 +43,7 @@ from wmnb.cache import CacheEntry, atomic_write_bytes, atomic_write_json, config
 from wmnb.config import FEATURES, SPLITS
 from wmnb import params
 from wmnb.errors import AssetError, ConfigError, check_choice, check_float, check_int
+from wmnb.progress import progress_bar
 from wmnb.stimuli.mesh import Mesh
 
 #: object categories, in label order (label = index)
@@ -588,14 +589,12 @@ def _identity_names(config: StimulusConfig, names: dict) -> list:
 
 
 def _build(entry: CacheEntry, config: StimulusConfig, key: str, source: _Source, progress: bool) -> StimulusSet:
-    from tqdm.auto import tqdm  # noqa: PLC0415
-
     from wmnb.stimuli.render import render_object  # noqa: PLC0415
 
     meta = _layout(config, source.names)
     K, A, c = config.identities_per_category, len(config.angles), config.crop_size
     crops = np.empty((len(CATEGORIES) * K * A, c, c, 3), dtype=np.uint8)
-    bar = tqdm(total=len(crops), desc=f"rendering {config.source} objects", unit="view", disable=not progress)
+    bar = progress_bar(total=len(crops), enabled=progress, desc=f"rendering {config.source} objects", unit="view")
     i = 0
     for cat in CATEGORIES:
         for k in range(K):

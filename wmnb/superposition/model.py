@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, check_choice, check_float, check_int
+from ..progress import progress_bar
 
 __all__ = ["KINDS", "sample_items", "StackedRNN", "StackConfig", "TrainedStack", "train_stack"]
 
@@ -225,11 +226,8 @@ def train_stack(config: StackConfig, *, device="auto", progress: bool = False, l
         opt, lambda i: 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(i, c.steps) / c.steps)))
     curve = []
     t0 = time.perf_counter()
-    it = range(c.steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, desc=f"{c.kind} RNNs (n={c.n}, k={c.k}, {len(grid)} networks)", leave=False)
+    it = progress_bar(range(c.steps), enabled=progress, leave=False,
+                      desc=f"{c.kind} RNNs (n={c.n}, k={c.k}, {len(grid)} networks)")
     for i in it:
         x = sample_items(sparsity, c.batch, c.k, c.n, generator=gen, device=dev)
         per_net = ((net(x) - x) ** 2).mean(dim=(1, 2, 3))  # (M,)
